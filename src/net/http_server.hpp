@@ -1,0 +1,70 @@
+#pragma once
+// HTTP/1.1 + WebSocket server on Boost.Beast and C++20 coroutines.
+// One coroutine per connection owns its socket; the server keeps weak
+// references to sessions for shutdown. All callbacks run on the io thread.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/asio.hpp"
+#include "net/http_types.hpp"
+
+namespace aa::net {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0: pick a free port
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{60'000};
+  std::chrono::milliseconds idle_timeout{75'000};  // keep-alive
+  size_t max_header_bytes = 16 * 1024;
+  size_t default_body_limit = 1024 * 1024;
+  /// Called once the headers are read (body still empty); returns the body limit.
+  std::function<size_t(const Request&)> body_limit;
+  /// Builds protocol-level error bodies (400 bad request, 413, 408...).
+  std::function<Response(int status, std::string_view message)> error_response;
+  size_t ws_max_queue = 1024;  // frames queued per WebSocket before it is closed
+  uint16_t ws_overflow_close_code = 1008;
+  std::string server_header;  // empty: none
+  /// Called after each HTTP response is written (for access logs / metrics).
+  std::function<void(const Request&, const Response&, std::chrono::microseconds)> on_complete;
+};
+
+using HttpHandler = std::function<awaitable<Response>(Request&)>;
+/// Decides on a WebSocket upgrade: a Response refuses it (e.g. 401, 404); nullopt accepts.
+using WsUpgradeCheck = std::function<std::optional<Response>(const Request&)>;
+/// Called on the io thread once the handshake completed.
+using WsOpenHandler = std::function<void(std::shared_ptr<WsConnection>, const Request&)>;
+
+class HttpServer {
+ public:
+  HttpServer(asio::io_context& io, ServerOptions opts);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  void on_request(HttpHandler handler);
+  void on_websocket(WsUpgradeCheck check, WsOpenHandler open);
+
+  /// Bind, listen and start accepting. Returns the bound port. Throws on failure.
+  uint16_t start();
+  uint16_t port() const;
+  /// Stop accepting new connections (existing ones continue).
+  void stop_accepting();
+  /// Close every WebSocket with `code` (1001 on shutdown).
+  void close_websockets(uint16_t code, std::string reason = {});
+  /// Close idle keep-alive connections and wait until in-flight requests are
+  /// done or `deadline` passed; then close everything.
+  awaitable<void> shutdown(std::chrono::milliseconds deadline);
+  size_t open_connections() const;
+  size_t open_websockets() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace aa::net
