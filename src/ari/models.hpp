@@ -29,7 +29,8 @@ struct Channel {
   std::string id;
   std::string protocol_id;
   std::string name;
-  std::string state;  // Down, Rsrved, OffHook, Dialing, Ring, Ringing, Up, Busy, Dialing Offhook, Pre-ring, Unknown
+  std::string state;  // Down, Rsrved, OffHook, Dialing, Ring, Ringing, Up, Busy, Dialing Offhook,
+                      // Pre-ring, Unknown
   CallerId caller;
   CallerId connected;
   std::string accountcode;
@@ -120,22 +121,29 @@ struct Event {
   std::string application;
   std::string timestamp;
   std::string asterisk_id;
-  std::optional<Channel> channel;  // channel events; Dial: unset (see peer)
-  std::optional<Channel> peer;     // Dial
-  std::optional<Channel> caller;   // Dial (optional)
+  std::optional<Channel> channel;          // channel events; Dial: unset (see peer)
+  std::optional<Channel> peer;             // Dial
+  std::optional<Channel> caller;           // Dial (optional)
+  std::optional<Channel> forwarded;        // Dial (optional)
+  std::optional<Channel> replace_channel;  // StasisStart (optional)
   std::optional<Bridge> bridge;
   std::optional<Playback> playback;
   std::optional<LiveRecording> recording;
   std::vector<std::string> args;  // StasisStart
-  int cause = 0;                   // ChannelDestroyed, ChannelHangupRequest
-  std::string cause_txt;           // ChannelDestroyed
+  int cause = 0;                  // ChannelDestroyed, ChannelHangupRequest
+  bool has_cause = false;         // `cause` was present (optional in ChannelHangupRequest)
+  std::string cause_txt;          // ChannelDestroyed
   std::optional<int> tech_cause;
-  bool soft = false;  // ChannelHangupRequest
-  std::string digit;  // ChannelDtmfReceived
+  bool soft = false;      // ChannelHangupRequest
+  bool has_soft = false;  // `soft` was present (Asterisk sends it only when true)
+  std::string digit;      // ChannelDtmfReceived
   int duration_ms = 0;
-  std::string dialstatus;  // Dial: "", RINGING, ANSWER, BUSY, NOANSWER, CONGESTION, CANCEL, CHANUNAVAIL...
+  std::string
+      dialstatus;  // Dial: "", RINGING, ANSWER, BUSY, NOANSWER, CONGESTION, CANCEL, CHANUNAVAIL...
   std::string dialstring;
   std::string forward;
+  std::string variable;  // ChannelVarset (type Other): variable name
+  std::string value;     // ChannelVarset (type Other): its value
   std::string raw;
 
   /// The channel id this event is about ("" if none): channel, or Dial's peer.
@@ -143,6 +151,11 @@ struct Event {
 };
 
 EventType event_type_from_name(std::string_view name);
+/// "StasisStart", ...; "" for EventType::Other.
+std::string_view event_type_name(EventType type);
+/// An event of `type` with type_name and the common fields set (for producers, e.g. the simulator).
+Event make_event(EventType type, std::string application, std::string timestamp,
+                 std::string asterisk_id = {});
 
 // ---- reading (tolerant) ----
 Channel parse_channel(const json::Value& v);
@@ -164,6 +177,12 @@ void write_json(json::Writer& w, const Playback& v);
 void write_json(json::Writer& w, const LiveRecording& v);
 void write_json(json::Writer& w, const StoredRecording& v);
 void write_json(json::Writer& w, const Endpoint& v);
+/// `raw` when set, else a minimal {"system":{...},"status":{...}}.
+void write_json(json::Writer& w, const AsteriskInfo& v);
+/// An events-socket message in Asterisk's field order. EventType::Other: `raw` as is.
+/// Optional members are written only when set (ChannelHangupRequest: cause when
+/// has_cause or non-zero, soft only when true, as Asterisk does).
+void write_json(json::Writer& w, const Event& v);
 template <typename T>
 std::string to_json(const T& v) {
   json::Writer w;
