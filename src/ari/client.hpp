@@ -18,10 +18,10 @@ namespace aa::ari {
 struct AriError {
   enum class Kind {
     none,
-    http,         // Asterisk answered with a non-2xx status (see status/message)
-    unavailable,  // could not connect / connection dropped
-    timeout,      // no answer within the request timeout
-    bad_response, // 2xx but the body was not what the model needs
+    http,          // Asterisk answered with a non-2xx status (see status/message)
+    unavailable,   // could not connect / connection dropped
+    timeout,       // no answer within the request timeout
+    bad_response,  // 2xx but the body was not what the model needs
   };
   Kind kind = Kind::none;
   int status = 0;       // HTTP status when kind == http
@@ -164,8 +164,8 @@ class AriApi {
   virtual awaitable<Result<std::vector<StoredRecording>>> list_stored_recordings() = 0;
   virtual awaitable<Result<StoredRecording>> get_stored_recording(std::string_view name) = 0;
   /// Stream GET /recordings/stored/{name}/file into `file_path`; returns its Content-Type.
-  virtual awaitable<Result<std::string>> download_stored_recording(std::string_view name,
-                                                                  const std::string& file_path) = 0;
+  virtual awaitable<Result<std::string>> download_stored_recording(
+      std::string_view name, const std::string& file_path) = 0;
   virtual awaitable<Result<StoredRecording>> copy_stored_recording(
       std::string_view name, std::string_view destination) = 0;
   virtual awaitable<Status> delete_stored_recording(std::string_view name) = 0;

@@ -36,12 +36,21 @@ class EventStream {
   std::function<void(const Event&)> on_event;
   /// Called when the socket comes up (true) or goes down (false).
   std::function<void(bool connected)> on_connection;
+  /// Called before each wait between attempts: the jittered delay and why
+  /// (connect error, refused handshake, connection lost). For logs/metrics/tests.
+  std::function<void(std::chrono::milliseconds delay, const std::string& reason)> on_retry;
 
+  /// Callbacks are taken at start(): set them before.
   void start();
+  /// Ends the loop: once it returns no callback runs any more (it waits for one
+  /// running on another thread). Idempotent; the destructor calls it. The
+  /// executor must still exist.
   void stop();
   bool connected() const;
   /// Number of successful connects after the first.
   uint64_t reconnects() const;
+  /// Connection attempts that failed (refused, handshake error, timeout).
+  uint64_t failed_attempts() const;
 
   struct Impl;
 
