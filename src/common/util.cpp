@@ -23,7 +23,7 @@ static std::tm utc_tm(int64_t epoch_ms) {
 
 std::string iso8601_utc(int64_t epoch_ms) {
   std::tm tm = utc_tm(epoch_ms);
-  char buf[40];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(epoch_ms % 1000));
@@ -32,7 +32,7 @@ std::string iso8601_utc(int64_t epoch_ms) {
 
 std::string asterisk_timestamp(int64_t epoch_ms) {
   std::tm tm = utc_tm(epoch_ms);
-  char buf[40];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03d+0000", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(epoch_ms % 1000));

@@ -41,7 +41,7 @@ struct ClientResponse {
 
 class HttpClient {
  public:
-  HttpClient(asio::any_io_executor ex, Url base, ClientOptions opts = {});
+  HttpClient(asio::any_io_executor ex, Url base, ClientOptions opts = {});  // not a coroutine
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -49,8 +49,18 @@ class HttpClient {
   /// `target` is the path (+ query) below the base URL's path, e.g. "/channels?x=1".
   /// Never throws for network problems: they are reported in `error`.
   awaitable<ClientResponse> request(std::string_view method, std::string_view target,
-                                    std::string body = {}, std::string_view content_type = {},
-                                    const std::vector<Header>& extra_headers = {});
+                                    std::string body, std::string_view content_type,
+                                    const std::vector<Header>& extra_headers);
+  // Overloads instead of default arguments: g++ 12 mishandles defaulted
+  // by-value parameters of coroutines.
+  awaitable<ClientResponse> request(std::string_view method, std::string_view target) {
+    return request(method, target, std::string{}, std::string_view{}, no_headers());
+  }
+  awaitable<ClientResponse> request(std::string_view method, std::string_view target,
+                                    std::string body, std::string_view content_type) {
+    return request(method, target, std::move(body), content_type, no_headers());
+  }
+  static const std::vector<Header>& no_headers();
   /// Like request(), but streams a 2xx body into `file_path` (other bodies stay in memory).
   awaitable<ClientResponse> download(std::string_view target, const std::string& file_path);
 
@@ -67,8 +77,16 @@ class HttpClient {
 
 /// One-shot convenience: parse `url`, send, close. For tests and webhooks to arbitrary URLs.
 awaitable<ClientResponse> http_fetch(std::string_view method, std::string_view url,
-                                     std::string body = {}, std::string_view content_type = {},
-                                     const std::vector<Header>& extra_headers = {},
-                                     ClientOptions opts = {});
+                                     std::string body, std::string_view content_type,
+                                     const std::vector<Header>& extra_headers, ClientOptions opts);
+inline awaitable<ClientResponse> http_fetch(std::string_view method, std::string_view url) {
+  return http_fetch(method, url, std::string{}, std::string_view{}, HttpClient::no_headers(),
+                    ClientOptions{});
+}
+inline awaitable<ClientResponse> http_fetch(std::string_view method, std::string_view url,
+                                            std::string body, std::string_view content_type) {
+  return http_fetch(method, url, std::move(body), content_type, HttpClient::no_headers(),
+                    ClientOptions{});
+}
 
 }  // namespace aa::net

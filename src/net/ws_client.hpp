@@ -30,7 +30,11 @@ struct WsConnectResult {
 /// The returned connection reads in the background and calls on_message/on_close;
 /// set those callbacks right after this returns (no message is delivered before
 /// the caller's coroutine resumes, as both run on the same thread).
-awaitable<WsConnectResult> ws_connect(const Url& url, std::string target,
-                                      WsClientOptions opts = {});
+awaitable<WsConnectResult> ws_connect(const Url& url, std::string target, WsClientOptions opts);
+/// Same with default options. (No default arguments on coroutines: g++ 12
+/// destroys a defaulted by-value coroutine parameter twice.)
+inline awaitable<WsConnectResult> ws_connect(const Url& url, std::string target) {
+  return ws_connect(url, std::move(target), WsClientOptions{});
+}
 
 }  // namespace aa::net

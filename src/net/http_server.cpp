@@ -1,0 +1,350 @@
+#include "net/http_server.hpp"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <unordered_set>
+
+#include "common/json.hpp"
+#include "common/log.hpp"
+#include "net/ws_peer.hpp"
+
+namespace aa::net {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// What the server knows of one open connection, for shutdown.
+struct ConnState {
+  beast::tcp_stream* stream = nullptr;
+  bool busy = false;  // a request is being handled
+};
+
+Request to_request(http::request<http::string_body>& msg, const std::string& remote) {
+  Request r;
+  r.method = std::string(msg.method_string());
+  r.target = std::string(msg.target());
+  split_target(r.target, r.path, r.query);
+  for (const auto& f : msg) r.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  r.body = std::move(msg.body());
+  r.remote = remote;
+  return r;
+}
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  asio::io_context& io;
+  ServerOptions opts;
+  tcp::acceptor acceptor;
+  HttpHandler handler;
+  WsUpgradeCheck ws_check;
+  WsOpenHandler ws_open;
+  std::unordered_set<std::shared_ptr<ConnState>> conns;
+  std::vector<std::weak_ptr<WsConnection>> websockets;
+  bool accepting = false;
+  bool draining = false;
+  uint16_t bound_port = 0;
+
+  Impl(asio::io_context& io_, ServerOptions o) : io(io_), opts(std::move(o)), acceptor(io_) {}
+
+  Response error_response(int status, std::string_view message) {
+    if (opts.error_response) return opts.error_response(status, message);
+    return Response::json(status, json::object_with("error", message));
+  }
+
+  awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    while (accepting) {
+      boost::system::error_code ec;
+      tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (!accepting || ec == asio::error::operation_aborted) break;
+        log::warn("accept failed: {}", ec.message());
+        // Out of fds and similar: back off a little instead of spinning.
+        co_await sleep_for(std::chrono::milliseconds(50));
+        continue;
+      }
+      sock.set_option(tcp::no_delay(true), ec);
+      spawn(io.get_executor(), session(std::move(sock)), "http session");
+    }
+  }
+
+  template <typename Body>
+  static void finish_headers(http::response<Body>& res, const Response& r, bool keep_alive,
+                             const std::string& server) {
+    if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
+    if (!server.empty()) res.set(http::field::server, server);
+    for (const auto& h : r.headers) res.insert(h.name, h.value);
+    res.keep_alive(keep_alive);
+  }
+
+  awaitable<bool> write_response(beast::tcp_stream& stream, Response& r, unsigned version,
+                                 bool keep_alive, bool head) {
+    boost::system::error_code ec;
+    stream.expires_after(opts.body_timeout);
+    if (!r.file_path.empty()) {
+      http::response<http::file_body> res{static_cast<http::status>(r.status), version};
+      res.body().open(r.file_path.c_str(), beast::file_mode::scan, ec);
+      if (ec) {
+        Response err = error_response(404, "File not found");
+        co_return co_await write_response(stream, err, version, keep_alive, head);
+      }
+      finish_headers(res, r, keep_alive, opts.server_header);
+      res.prepare_payload();
+      if (head) {
+        http::response_serializer<http::file_body> sr{res};
+        co_await http::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+      } else {
+        co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+      }
+    } else {
+      http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+      finish_headers(res, r, keep_alive, opts.server_header);
+      res.body() = std::move(r.body);
+      res.prepare_payload();
+      if (head) res.body().clear();
+      co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+    }
+    co_return !ec;
+  }
+
+  awaitable<void> session(tcp::socket sock) {
+    auto self = shared_from_this();
+    std::string remote;
+    {
+      boost::system::error_code ec;
+      auto ep = sock.remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+    beast::tcp_stream stream(std::move(sock));
+    auto state = std::make_shared<ConnState>();
+    state->stream = &stream;
+    conns.insert(state);
+    struct Erase {
+      Impl* impl;
+      std::shared_ptr<ConnState> st;
+      ~Erase() {
+        st->stream = nullptr;
+        impl->conns.erase(st);
+      }
+    } erase{this, state};
+
+    beast::flat_buffer buffer;
+    bool first = true;
+    for (;;) {
+      if (draining) break;
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+      parser.body_limit(opts.default_body_limit);
+      stream.expires_after(first ? opts.header_timeout : opts.idle_timeout);
+      first = false;
+      boost::system::error_code ec;
+      co_await http::async_read_header(stream, buffer, parser,
+                                       asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (ec == http::error::header_limit) {
+          Response r = error_response(431, "Request header fields too large");
+          co_await write_response(stream, r, 11, false, false);
+        } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+                   ec != asio::error::operation_aborted && ec != asio::error::eof &&
+                   ec != asio::error::connection_reset) {
+          Response r = error_response(400, "Malformed HTTP request");
+          co_await write_response(stream, r, 11, false, false);
+        }
+        break;
+      }
+      state->busy = true;
+      auto started = std::chrono::steady_clock::now();
+      auto& hdr = parser.get();
+      unsigned version = hdr.version();
+
+      // Body limit per request, decided on the headers.
+      Request probe;
+      probe.method = std::string(hdr.method_string());
+      probe.target = std::string(hdr.target());
+      split_target(probe.target, probe.path, probe.query);
+      for (const auto& f : hdr) probe.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+      size_t limit = opts.body_limit ? opts.body_limit(probe) : opts.default_body_limit;
+      parser.body_limit(limit);
+      auto content_length = parser.content_length();
+      if (content_length && *content_length > limit) {
+        Response r = error_response(413, "Request body too large");
+        co_await write_response(stream, r, version, false, false);
+        finish(probe, r, started);
+        break;
+      }
+
+      if (websocket::is_upgrade(hdr) && ws_check) {
+        stream.expires_never();
+        std::optional<Response> refuse = ws_check(probe);
+        if (refuse) {
+          co_await write_response(stream, *refuse, version, false, false);
+          finish(probe, *refuse, started);
+          break;
+        }
+        state->stream = nullptr;  // about to be moved into the WebSocket
+        state->busy = false;
+        conns.erase(state);
+        auto upgrade_request = parser.release();
+        auto peer = std::make_shared<detail::WsPeer<beast::tcp_stream>>(
+            websocket::stream<beast::tcp_stream>(std::move(stream)), opts.ws_max_queue,
+            opts.ws_overflow_close_code);
+        co_await upgrade(peer, upgrade_request, probe);
+        co_return;  // the WebSocket owns the socket now
+      }
+
+      if (hdr[http::field::expect] == "100-continue") {
+        http::response<http::empty_body> cont{http::status::continue_, version};
+        co_await http::async_write(stream, cont, asio::redirect_error(use_awaitable, ec));
+        if (ec) break;
+      }
+      stream.expires_after(opts.body_timeout);
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (ec == http::error::body_limit) {
+          Response r = error_response(413, "Request body too large");
+          co_await write_response(stream, r, version, false, false);
+          finish(probe, r, started);
+        } else if (ec == beast::error::timeout) {
+          Response r = error_response(408, "Request timed out");
+          co_await write_response(stream, r, version, false, false);
+          finish(probe, r, started);
+        }
+        break;
+      }
+      auto msg = parser.release();
+      bool keep_alive = msg.keep_alive();
+      bool head = msg.method() == http::verb::head;
+      Request req = to_request(msg, remote);
+      Response res;
+      stream.expires_never();  // the handler may legitimately wait (e.g. play and wait)
+      try {
+        if (handler) {
+          res = co_await handler(req);
+        } else {
+          res = error_response(404, "Not found");
+        }
+      } catch (const std::exception& e) {
+        log::error("handler for {} {} threw: {}", req.method, req.path, e.what());
+        res = error_response(500, "Internal error");
+      }
+      if (draining) keep_alive = false;
+      bool ok = co_await write_response(stream, res, version, keep_alive, head);
+      finish(req, res, started);
+      state->busy = false;
+      if (!ok || !keep_alive) break;
+    }
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.close();
+  }
+
+  void finish(const Request& req, const Response& res, std::chrono::steady_clock::time_point t0) {
+    if (opts.on_complete) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::steady_clock::now() - t0);
+      opts.on_complete(req, res, us);
+    }
+  }
+
+  awaitable<void> upgrade(std::shared_ptr<detail::WsPeer<beast::tcp_stream>> peer,
+                          http::request<http::string_body>& msg, const Request& req) {
+    auto& ws = peer->stream();
+    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    if (!opts.server_header.empty()) {
+      std::string server = opts.server_header;
+      ws.set_option(websocket::stream_base::decorator(
+          [server](websocket::response_type& res) { res.set(http::field::server, server); }));
+    }
+    boost::system::error_code ec;
+    co_await ws.async_accept(msg, asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+    websockets.push_back(peer);
+    if (ws_open) ws_open(peer, req);
+    co_await peer->read_loop();
+    std::erase_if(websockets, [](const auto& w) { return w.expired(); });
+  }
+};
+
+HttpServer::HttpServer(asio::io_context& io, ServerOptions opts)
+    : impl_(std::make_shared<Impl>(io, std::move(opts))) {}
+
+HttpServer::~HttpServer() {
+  boost::system::error_code ec;
+  impl_->accepting = false;
+  impl_->acceptor.close(ec);
+}
+
+void HttpServer::on_request(HttpHandler handler) { impl_->handler = std::move(handler); }
+
+void HttpServer::on_websocket(WsUpgradeCheck check, WsOpenHandler open) {
+  impl_->ws_check = std::move(check);
+  impl_->ws_open = std::move(open);
+}
+
+uint16_t HttpServer::start() {
+  auto& im = *impl_;
+  tcp::resolver resolver(im.io);
+  // Listening addresses are literals or "localhost"; resolve synchronously once at start-up.
+  auto results = resolver.resolve(im.opts.host, std::to_string(im.opts.port),
+                                  tcp::resolver::passive | tcp::resolver::numeric_service);
+  tcp::endpoint ep = results.begin()->endpoint();
+  im.acceptor.open(ep.protocol());
+  im.acceptor.set_option(tcp::acceptor::reuse_address(true));
+  im.acceptor.bind(ep);
+  im.acceptor.listen(asio::socket_base::max_listen_connections);
+  im.bound_port = im.acceptor.local_endpoint().port();
+  im.accepting = true;
+  im.draining = false;
+  spawn(im.io.get_executor(), im.accept_loop(), "http accept");
+  return im.bound_port;
+}
+
+uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+void HttpServer::stop_accepting() {
+  boost::system::error_code ec;
+  impl_->accepting = false;
+  impl_->acceptor.close(ec);
+}
+
+void HttpServer::close_websockets(uint16_t code, std::string reason) {
+  for (auto& w : impl_->websockets)
+    if (auto c = w.lock()) c->close(code, reason);
+}
+
+awaitable<void> HttpServer::shutdown(std::chrono::milliseconds deadline) {
+  auto im = impl_;
+  im->draining = true;
+  stop_accepting();
+  auto until = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    // Idle keep-alive connections are waiting for a request that may never come.
+    for (auto& c : im->conns)
+      if (c->stream && !c->busy) c->stream->cancel();
+    bool any_busy = false;
+    for (auto& c : im->conns) any_busy |= c->busy;
+    if (!any_busy || std::chrono::steady_clock::now() >= until) break;
+    co_await sleep_for(std::chrono::milliseconds(10));
+  }
+  for (auto& c : im->conns)
+    if (c->stream) c->stream->cancel();
+  for (auto& w : im->websockets)
+    if (auto c = w.lock()) std::static_pointer_cast<detail::WsPeer<beast::tcp_stream>>(c)->hard_close();
+}
+
+size_t HttpServer::open_connections() const { return impl_->conns.size(); }
+
+size_t HttpServer::open_websockets() const {
+  size_t n = 0;
+  for (auto& w : impl_->websockets)
+    if (auto c = w.lock(); c && c->is_open()) ++n;
+  return n;
+}
+
+}  // namespace aa::net

@@ -1,0 +1,147 @@
+#pragma once
+// Internal to src/net: one WebSocket peer over any Beast stream (server side
+// over TCP, client side over TCP or TLS). One reader loop, one writer loop, a
+// bounded queue of outgoing frames. Includes Beast: only src/net uses it.
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "common/asio.hpp"
+#include "common/log.hpp"
+#include "net/http_types.hpp"
+
+namespace aa::net::detail {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+template <typename NextLayer>
+class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<NextLayer>> {
+ public:
+  using Stream = websocket::stream<NextLayer>;
+
+  WsPeer(Stream stream, size_t max_queue, uint16_t overflow_code)
+      : ws_(std::move(stream)),
+        max_queue_(max_queue),
+        overflow_code_(overflow_code),
+        grace_timer_(ws_.get_executor()) {}
+
+  Stream& stream() { return ws_; }
+
+  bool send(std::string text) override {
+    if (!open_ || closing_) return false;
+    if (queue_.size() >= max_queue_) {
+      // The peer does not keep up: drop it rather than buffer without bound.
+      log::warn("websocket peer too slow ({} frames queued): closing with {}", queue_.size(),
+                overflow_code_);
+      queue_.clear();
+      overflowed_ = true;
+      close(overflow_code_, "client too slow");
+      return false;
+    }
+    queue_.push_back(std::move(text));
+    start_writer();
+    return true;
+  }
+
+  void close(uint16_t code, std::string reason) override {
+    if (!open_ || closing_) return;
+    closing_ = true;
+    close_code_ = code;
+    close_reason_ = std::move(reason);
+    if (overflowed_) queue_.clear();
+    start_writer();
+    // A peer whose socket buffer is full never lets the close frame out: cut it.
+    grace_timer_.expires_after(std::chrono::seconds(2));
+    grace_timer_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
+      if (!ec && self->open_) self->hard_close();
+    });
+  }
+
+  bool is_open() const override { return open_ && !closing_; }
+  size_t queued() const override { return queue_.size(); }
+
+  /// Reads until the connection ends; then fires on_close once.
+  awaitable<void> read_loop() {
+    auto self = this->shared_from_this();
+    beast::flat_buffer buffer;
+    for (;;) {
+      boost::system::error_code ec;
+      co_await ws_.async_read(buffer, asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      if (on_message) {
+        auto data = buffer.data();
+        on_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
+      }
+      buffer.consume(buffer.size());
+    }
+    finish();
+  }
+
+  void hard_close() {
+    boost::system::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
+    finish();
+  }
+
+ private:
+  void start_writer() {
+    if (writing_) return;
+    writing_ = true;
+    spawn(ws_.get_executor(), write_loop(), "websocket writer");
+  }
+
+  awaitable<void> write_loop() {
+    auto self = this->shared_from_this();
+    while (open_ && !queue_.empty()) {
+      std::string msg = std::move(queue_.front());
+      queue_.pop_front();
+      boost::system::error_code ec;
+      ws_.text(true);
+      co_await ws_.async_write(asio::buffer(msg), asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        writing_ = false;
+        hard_close();
+        co_return;
+      }
+    }
+    if (open_ && closing_ && !close_sent_) {
+      close_sent_ = true;
+      boost::system::error_code ec;
+      websocket::close_reason cr(static_cast<websocket::close_code>(close_code_), close_reason_);
+      co_await ws_.async_close(cr, asio::redirect_error(use_awaitable, ec));
+      if (ec) hard_close();
+    }
+    writing_ = false;
+  }
+
+  void finish() {
+    if (finished_) return;
+    finished_ = true;
+    open_ = false;
+    queue_.clear();
+    grace_timer_.cancel();
+    auto cb = std::move(on_close);
+    on_message = nullptr;
+    on_close = nullptr;
+    if (cb) cb();
+  }
+
+  Stream ws_;
+  size_t max_queue_;
+  uint16_t overflow_code_;
+  asio::steady_timer grace_timer_;
+  std::deque<std::string> queue_;
+  bool open_ = true;
+  bool closing_ = false;
+  bool close_sent_ = false;
+  bool writing_ = false;
+  bool overflowed_ = false;
+  bool finished_ = false;
+  uint16_t close_code_ = 1000;
+  std::string close_reason_;
+};
+
+}  // namespace aa::net::detail
