@@ -54,9 +54,11 @@ net::Response ControlApi::handle(const net::Request& req) {
   if (is("POST", {"_sim", "channels", "*", "dtmf"}))
     return engine_.far_dtmf(std::string(seg[2]), std::string(json::get_string(body, "digits")),
                             json::get_int(body, "betweenMs", 350));
-  if (is("POST", {"_sim", "channels", "*", "answer"})) return engine_.far_answer(std::string(seg[2]));
+  if (is("POST", {"_sim", "channels", "*", "answer"}))
+    return engine_.far_answer(std::string(seg[2]));
   if (is("POST", {"_sim", "channels", "*", "hangup"}))
-    return engine_.far_hangup(std::string(seg[2]), static_cast<int>(json::get_int(body, "cause", 16)));
+    return engine_.far_hangup(std::string(seg[2]),
+                              static_cast<int>(json::get_int(body, "cause", 16)));
   if (is("PUT", {"_sim", "endpoints", "*", "*"}))
     return engine_.set_endpoint(std::string(seg[2]), std::string(seg[3]), body);
   if (is("GET", {"_sim", "state"})) return engine_.state_json();
@@ -76,15 +78,16 @@ net::Response ControlApi::handle(const net::Request& req) {
     }
     if (json::find(body, "responseDelayMs")) {
       any = true;
-      if (hooks_.set_response_delay) hooks_.set_response_delay(json::get_int(body, "responseDelayMs", 0));
+      if (hooks_.set_response_delay)
+        hooks_.set_response_delay(json::get_int(body, "responseDelayMs", 0));
     }
     if (json::get_bool(body, "restart")) {
       any = true;
       if (hooks_.restart) hooks_.restart();
     }
     if (!any)
-      return error_reply(400,
-                         "Expected dropEventSockets, refuseConnectionsMs, restart or responseDelayMs");
+      return error_reply(
+          400, "Expected dropEventSockets, refuseConnectionsMs, restart or responseDelayMs");
     return no_content();
   }
   if (is("POST", {"_sim", "timeScale"})) {

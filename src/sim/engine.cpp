@@ -22,43 +22,73 @@ std::optional<Behavior> parse_behavior(std::string_view s) {
 
 std::string_view behavior_name(Behavior b) {
   switch (b) {
-    case Behavior::answer: return "answer";
-    case Behavior::busy: return "busy";
-    case Behavior::noanswer: return "noanswer";
-    case Behavior::congestion: return "congestion";
-    case Behavior::manual: return "manual";
+    case Behavior::answer:
+      return "answer";
+    case Behavior::busy:
+      return "busy";
+    case Behavior::noanswer:
+      return "noanswer";
+    case Behavior::congestion:
+      return "congestion";
+    case Behavior::manual:
+      return "manual";
   }
   return "answer";
 }
 
 std::string_view cause_text(int cause) {
   switch (cause) {
-    case 1: return "Unallocated (unassigned) number";
-    case 3: return "No route to destination";
-    case 16: return "Normal Clearing";
-    case 17: return "User busy";
-    case 18: return "No user responding";
-    case 19: return "User alerting, no answer";
-    case 21: return "Call Rejected";
-    case 26: return "Answered elsewhere";
-    case 27: return "Destination out of order";
-    case 28: return "Invalid number format (incomplete number)";
-    case 31: return "Normal, unspecified";
-    case 34: return "Circuit/channel congestion";
-    case 38: return "Network out of order";
-    case 41: return "Temporary failure";
-    case 58: return "Bearer capability not presently available";
-    case 127: return "Interworking, unspecified";
-    default: return "Unknown";
+    case 1:
+      return "Unallocated (unassigned) number";
+    case 3:
+      return "No route to destination";
+    case 16:
+      return "Normal Clearing";
+    case 17:
+      return "User busy";
+    case 18:
+      return "No user responding";
+    case 19:
+      return "User alerting, no answer";
+    case 21:
+      return "Call Rejected";
+    case 26:
+      return "Answered elsewhere";
+    case 27:
+      return "Destination out of order";
+    case 28:
+      return "Invalid number format (incomplete number)";
+    case 31:
+      return "Normal, unspecified";
+    case 34:
+      return "Circuit/channel congestion";
+    case 38:
+      return "Network out of order";
+    case 41:
+      return "Temporary failure";
+    case 58:
+      return "Bearer capability not presently available";
+    case 127:
+      return "Interworking, unspecified";
+    default:
+      return "Unknown";
   }
 }
 
 std::optional<int> hangup_reason_cause(std::string_view r) {
-  static const std::pair<std::string_view, int> table[] = {
-      {"normal", 16},         {"busy", 17},         {"congestion", 34},   {"no_answer", 19},
-      {"timeout", 19},        {"rejected", 21},     {"unallocated", 1},   {"normal_unspecified", 31},
-      {"number_incomplete", 28}, {"codec_mismatch", 58}, {"interworking", 127}, {"failure", 38},
-      {"answered_elsewhere", 26}};
+  static const std::pair<std::string_view, int> table[] = {{"normal", 16},
+                                                           {"busy", 17},
+                                                           {"congestion", 34},
+                                                           {"no_answer", 19},
+                                                           {"timeout", 19},
+                                                           {"rejected", 21},
+                                                           {"unallocated", 1},
+                                                           {"normal_unspecified", 31},
+                                                           {"number_incomplete", 28},
+                                                           {"codec_mismatch", 58},
+                                                           {"interworking", 127},
+                                                           {"failure", 38},
+                                                           {"answered_elsewhere", 26}};
   for (const auto& [name, cause] : table)
     if (r == name) return cause;
   return std::nullopt;
@@ -69,12 +99,14 @@ const std::vector<std::pair<std::string, int64_t>>& known_sounds() {
   // ≈1.4 s and beep ≈0.42 s are in the traces; the rest are plausible.
   static const std::vector<std::pair<std::string, int64_t>> sounds = [] {
     std::vector<std::pair<std::string, int64_t>> v = {
-        {"hello-world", 1400},  {"beep", 425},           {"goodbye", 800},
-        {"demo-congrats", 7000}, {"demo-thanks", 3000},  {"tt-monkeys", 6000},
-        {"tt-weasels", 5000},   {"vm-goodbye", 900},     {"vm-intro", 4000},
-        {"conf-onlyperson", 2200}, {"queue-thankyou", 1500}, {"pls-hold-while-try", 2500},
-        {"ss-noservice", 3500}, {"auth-thankyou", 900},  {"agent-pass", 1100},
-        {"silence/1", 1000}};
+        {"hello-world", 1400},    {"beep", 425},
+        {"goodbye", 800},         {"demo-congrats", 7000},
+        {"demo-thanks", 3000},    {"tt-monkeys", 6000},
+        {"tt-weasels", 5000},     {"vm-goodbye", 900},
+        {"vm-intro", 4000},       {"conf-onlyperson", 2200},
+        {"queue-thankyou", 1500}, {"pls-hold-while-try", 2500},
+        {"ss-noservice", 3500},   {"auth-thankyou", 900},
+        {"agent-pass", 1100},     {"silence/1", 1000}};
     for (int i = 2; i <= 10; ++i) v.emplace_back("silence/" + std::to_string(i), i * 1000);
     for (int i = 0; i <= 9; ++i) v.emplace_back("digits/" + std::to_string(i), 500);
     return v;
@@ -90,7 +122,8 @@ std::optional<int64_t> sound_duration_ms(std::string_view name) {
 
 // ---------------------------------------------------------------------------
 
-Engine::Engine(asio::any_io_executor ex, EngineOptions opts) : ex_(std::move(ex)), opts_(std::move(opts)) {
+Engine::Engine(asio::any_io_executor ex, EngineOptions opts)
+    : ex_(std::move(ex)), opts_(std::move(opts)) {
   if (opts_.time_scale <= 0) opts_.time_scale = 1.0;
   if (opts_.asterisk_id.empty()) {
     const std::string h = random_hex(4);
@@ -98,7 +131,8 @@ Engine::Engine(asio::any_io_executor ex, EngineOptions opts) : ex_(std::move(ex)
                         ":" + h.substr(6, 2);
   }
   if (opts_.data_dir.empty()) {
-    opts_.data_dir = (std::filesystem::temp_directory_path() / ("ari-sim-" + random_hex(6))).string();
+    opts_.data_dir =
+        (std::filesystem::temp_directory_path() / ("ari-sim-" + random_hex(6))).string();
   }
   std::error_code ec;
   std::filesystem::create_directories(recording_dir(), ec);
@@ -107,7 +141,9 @@ Engine::Engine(asio::any_io_executor ex, EngineOptions opts) : ex_(std::move(ex)
   init_endpoints();
 }
 
-Engine::~Engine() { *alive_ = false; }
+Engine::~Engine() {
+  *alive_ = false;
+}
 
 void Engine::init_endpoints() {
   endpoints_.clear();
@@ -125,8 +161,8 @@ void Engine::after(double sim_ms, std::function<void()> fn) {
       static_cast<int64_t>(std::max(0.0, sim_ms) * 1000.0 * opts_.time_scale));
   auto timer = std::make_shared<asio::steady_timer>(ex_, real);
   std::weak_ptr<bool> alive = alive_;
-  timer->async_wait([timer, alive, this, gen = generation_, fn = std::move(fn)](
-                        const boost::system::error_code& ec) {
+  timer->async_wait([timer, alive, this, gen = generation_,
+                     fn = std::move(fn)](const boost::system::error_code& ec) {
     if (ec || alive.expired() || gen != generation_) return;
     fn();
   });
@@ -146,7 +182,9 @@ std::string Engine::next_name_suffix() {
   return buf;
 }
 
-std::string Engine::now_ts() const { return asterisk_timestamp(now_epoch_ms()); }
+std::string Engine::now_ts() const {
+  return asterisk_timestamp(now_epoch_ms());
+}
 
 int64_t Engine::sim_now_ms() const {
   const auto real = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -171,7 +209,9 @@ Engine::App& Engine::ensure_app(const std::string& name) {
   return *slot;
 }
 
-bool Engine::app_active(const std::string& name) const { return apps_.count(name) > 0; }
+bool Engine::app_active(const std::string& name) const {
+  return apps_.count(name) > 0;
+}
 
 void Engine::drop_idle_apps() {
   // Asterisk deactivates an app that has no socket and nothing it watches.
@@ -259,7 +299,9 @@ ari::Channel Engine::channel_model(const SimChannel& ch, bool for_event) const {
   return c;
 }
 
-ari::Bridge Engine::bridge_model(const SimBridge& b) const { return b.info; }
+ari::Bridge Engine::bridge_model(const SimBridge& b) const {
+  return b.info;
+}
 
 void Engine::emit_channel(std::string_view type, const SimChannel& ch,
                           const std::function<void(json::Writer&)>& extra) {
@@ -311,29 +353,44 @@ Reply Engine::asterisk_info(std::string_view only) const {
   json::Writer w;
   w.begin_object();
   if (want("build")) {
-    w.key("build").begin_object().field("os", "Linux").field("kernel", "6.1.0-sim")
-        .field("machine", "x86_64").field("options", "OPTIONAL_API")
-        .field("date", "2026-01-01 00:00:00 UTC").field("user", "root").end_object();
+    w.key("build")
+        .begin_object()
+        .field("os", "Linux")
+        .field("kernel", "6.1.0-sim")
+        .field("machine", "x86_64")
+        .field("options", "OPTIONAL_API")
+        .field("date", "2026-01-01 00:00:00 UTC")
+        .field("user", "root")
+        .end_object();
   }
   if (want("system"))
-    w.key("system").begin_object().field("version", opts_.version)
-        .field("entity_id", opts_.asterisk_id).end_object();
+    w.key("system")
+        .begin_object()
+        .field("version", opts_.version)
+        .field("entity_id", opts_.asterisk_id)
+        .end_object();
   if (want("config")) {
     w.key("config").begin_object().field("name", "").field("default_language", "en");
     w.key("setid").begin_object().field("user", "").field("group", "").end_object();
     w.end_object();
   }
   if (want("status"))
-    w.key("status").begin_object().field("startup_time", started)
-        .field("last_reload_time", started).end_object();
+    w.key("status")
+        .begin_object()
+        .field("startup_time", started)
+        .field("last_reload_time", started)
+        .end_object();
   w.end_object();
   return Reply::json(200, w.str());
 }
 
 Reply Engine::asterisk_ping() const {
   json::Writer w;
-  w.begin_object().field("ping", "pong").field("timestamp", now_ts())
-      .field("asterisk_id", opts_.asterisk_id).end_object();
+  w.begin_object()
+      .field("ping", "pong")
+      .field("timestamp", now_ts())
+      .field("asterisk_id", opts_.asterisk_id)
+      .end_object();
   return Reply::json(200, w.str());
 }
 
@@ -388,7 +445,8 @@ Reply Engine::subscribe(const std::string& app, const std::vector<std::string>& 
       if (!bridges_.count(id)) return error_reply(422, "Event source does not exist");
     } else if (scheme == "endpoint") {
       const auto slash = id.find('/');
-      if (slash == std::string::npos ? !endpoints_.count(id) && id != "PJSIP" : !endpoints_.count(id))
+      if (slash == std::string::npos ? !endpoints_.count(id) && id != "PJSIP"
+                                     : !endpoints_.count(id))
         return error_reply(422, "Event source does not exist");
     } else if (scheme == "deviceState") {
       // accepted, nothing to watch in the simulator
@@ -400,8 +458,8 @@ Reply Engine::subscribe(const std::string& app, const std::vector<std::string>& 
     const auto colon = src.find(':');
     const std::string scheme = src.substr(0, colon);
     const std::string id = src.substr(colon + 1);
-    std::set<std::string>* set = scheme == "channel" ? &a->channels
-                                 : scheme == "bridge" ? &a->bridges
+    std::set<std::string>* set = scheme == "channel"    ? &a->channels
+                                 : scheme == "bridge"   ? &a->bridges
                                  : scheme == "endpoint" ? &a->endpoints
                                                         : nullptr;
     if (!set) continue;
@@ -489,7 +547,8 @@ Reply Engine::set_endpoint(const std::string& tech, const std::string& resource,
     e.behavior = *parsed;
   }
   if (auto* v = json::find(spec, "answerAfterMs")) {
-    if (!v->IsNumber() || v->GetDouble() < 0) return error_reply(400, "answerAfterMs must be a number >= 0");
+    if (!v->IsNumber() || v->GetDouble() < 0)
+      return error_reply(400, "answerAfterMs must be a number >= 0");
     e.answer_after_ms = static_cast<int>(v->GetDouble());
   }
   if (auto* v = json::find(spec, "state")) {
@@ -502,9 +561,14 @@ Reply Engine::set_endpoint(const std::string& tech, const std::string& resource,
   if (auto* v = json::find(spec, "callerName")) e.caller_name = std::string(json::as_view(*v));
   endpoints_[key] = e;
   json::Writer w;
-  w.begin_object().field("technology", e.technology).field("resource", e.resource)
-      .field("state", e.state).field("behavior", behavior_name(e.behavior))
-      .field_int("answerAfterMs", e.answer_after_ms).field_bool("trunk", e.trunk).end_object();
+  w.begin_object()
+      .field("technology", e.technology)
+      .field("resource", e.resource)
+      .field("state", e.state)
+      .field("behavior", behavior_name(e.behavior))
+      .field_int("answerAfterMs", e.answer_after_ms)
+      .field_bool("trunk", e.trunk)
+      .end_object();
   return Reply::json(200, w.str());
 }
 
@@ -516,8 +580,10 @@ Reply Engine::state_json() const {
   for (const auto& [id, ch] : channels_) {
     w.begin_object().field("id", id).key("channel");
     ari::write_json(w, ch->info);
-    w.field("stasisApp", ch->stasis_app).field("bridgeId", ch->bridge_id)
-        .field("behavior", behavior_name(ch->behavior)).field("otherHalf", ch->other_half)
+    w.field("stasisApp", ch->stasis_app)
+        .field("bridgeId", ch->bridge_id)
+        .field("behavior", behavior_name(ch->behavior))
+        .field("otherHalf", ch->other_half)
         .field_int("queuedMedia", static_cast<int64_t>(ch->ops.size()));
     w.end_object();
   }
@@ -534,15 +600,23 @@ Reply Engine::state_json() const {
   w.end_array();
   w.key("endpoints").begin_array();
   for (const auto& [key, e] : endpoints_) {
-    w.begin_object().field("technology", e.technology).field("resource", e.resource)
-        .field("state", e.state).field("behavior", behavior_name(e.behavior))
-        .field_int("answerAfterMs", e.answer_after_ms).field_bool("trunk", e.trunk).end_object();
+    w.begin_object()
+        .field("technology", e.technology)
+        .field("resource", e.resource)
+        .field("state", e.state)
+        .field("behavior", behavior_name(e.behavior))
+        .field_int("answerAfterMs", e.answer_after_ms)
+        .field_bool("trunk", e.trunk)
+        .end_object();
   }
   w.end_array();
   w.key("applications").begin_array();
   for (const auto& [name, a] : apps_) {
-    w.begin_object().field("name", name).field_bool("connected", a->socket && a->socket->is_open())
-        .field_bool("subscribeAll", a->subscribe_all).end_object();
+    w.begin_object()
+        .field("name", name)
+        .field_bool("connected", a->socket && a->socket->is_open())
+        .field_bool("subscribeAll", a->subscribe_all)
+        .end_object();
   }
   w.end_array();
   w.field("dataDir", opts_.data_dir);

@@ -85,7 +85,8 @@ struct DtmfRequest {
 
 struct ExternalMediaRequest {
   std::string app, app_args, channel_id, external_host, encapsulation = "rtp", transport = "udp",
-      connection_type = "client", format, direction = "both";
+                                                        connection_type = "client", format,
+                                                        direction = "both";
   std::vector<std::pair<std::string, std::string>> variables;
 };
 
@@ -143,7 +144,8 @@ class Engine {
   Reply stop_playback(const std::string& id);
   Reply control_playback(const std::string& id, const std::string& op);
   Reply get_live_recording(const std::string& name) const;
-  Reply live_recording_op(const std::string& name, const std::string& op);  // stop, cancel, pause...
+  Reply live_recording_op(const std::string& name,
+                          const std::string& op);  // stop, cancel, pause...
   Reply list_stored() const;
   Reply get_stored(const std::string& name) const;
   Reply stored_file(const std::string& name) const;
@@ -164,8 +166,7 @@ class Engine {
   Reply far_dtmf(const std::string& id, const std::string& digits, int64_t between_ms);
   Reply far_answer(const std::string& id);
   Reply far_hangup(const std::string& id, int cause);
-  Reply set_endpoint(const std::string& tech, const std::string& resource,
-                     const json::Value& spec);
+  Reply set_endpoint(const std::string& tech, const std::string& resource, const json::Value& spec);
   Reply state_json() const;
   /// Forget everything (no events), back to the configured endpoints; new startup time.
   void reset();
@@ -201,8 +202,8 @@ class Engine {
   /// Deliver one event to every app interested in `channels`/`bridges` (or all of
   /// them with subscribeAll). `body` writes the type-specific members.
   void emit(std::string_view type, const std::vector<std::string>& channels,
-            const std::vector<std::string>& bridges,
-            const std::function<void(json::Writer&)>& body, const std::set<std::string>* extra_apps = nullptr);
+            const std::vector<std::string>& bridges, const std::function<void(json::Writer&)>& body,
+            const std::set<std::string>* extra_apps = nullptr);
   void emit_channel(std::string_view type, const SimChannel& ch,
                     const std::function<void(json::Writer&)>& extra = {});
   void emit_dial(const SimChannel& peer, std::string_view status);
@@ -224,8 +225,8 @@ class Engine {
   void leave_stasis(SimChannel& ch);
   /// The whole hangup sequence of `id`: request → media end → bridge leave →
   /// StasisEnd → ChannelDestroyed (+ the Local other half).
-  void hangup_channel(const std::string& id, int cause, bool by_us, std::optional<int> request_cause,
-                      bool request_soft);
+  void hangup_channel(const std::string& id, int cause, bool by_us,
+                      std::optional<int> request_cause, bool request_soft);
   void destroy_silently(const std::string& id);
   void deliver_dtmf(const std::string& id, char digit, int64_t duration_ms);
 
@@ -284,9 +285,9 @@ struct Engine::SimChannel {
   std::string stasis_app;  // non-empty while in Stasis
   std::string target_app;  // app to enter on answer (originate app=)
   std::vector<std::string> target_args;
-  std::string stasis_data;       // dialplan app_data while in Stasis
-  std::string other_half;        // Local: the other half's id
-  bool local_half2 = false;      // the ";2" half of a Local pair
+  std::string stasis_data;        // dialplan app_data while in Stasis
+  std::string other_half;         // Local: the other half's id
+  bool local_half2 = false;       // the ";2" half of a Local pair
   bool dialplan_entered = false;  // entered Stasis from the dialplan (inbound/snoop)
   bool originated = false;
   bool answered_once = false;

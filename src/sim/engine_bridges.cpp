@@ -8,9 +8,8 @@
 namespace aa::sim {
 
 Reply Engine::create_bridge(const std::string& type, std::string id, const std::string& name) {
-  static const std::vector<std::string> allowed = {"mixing",      "holding",  "dtmf_events",
-                                                   "proxy_media", "video_sfu", "video_single",
-                                                   "sdp_label"};
+  static const std::vector<std::string> allowed = {
+      "mixing", "holding", "dtmf_events", "proxy_media", "video_sfu", "video_single", "sdp_label"};
   std::string bridge_type = "mixing";
   bool holding = false;
   if (!type.empty()) {
@@ -44,7 +43,8 @@ Reply Engine::create_bridge(const std::string& type, std::string id, const std::
 }
 
 Reply Engine::list_bridges() const {
-  return array_reply(bridges_, [](json::Writer& w, const auto& kv) { ari::write_json(w, kv.second->info); });
+  return array_reply(bridges_,
+                     [](json::Writer& w, const auto& kv) { ari::write_json(w, kv.second->info); });
 }
 
 Reply Engine::get_bridge(const std::string& id) const {
@@ -127,10 +127,13 @@ Reply Engine::destroy_bridge(const std::string& id) {
   for (const auto& cid : members)
     if (SimChannel* ch = find_channel(cid)) remove_from_bridge(*ch, true);
   const ari::Bridge bm = bridges_[id]->info;
-  emit("BridgeDestroyed", {}, {id}, [&](json::Writer& w) {
-    w.key("bridge");
-    ari::write_json(w, bm);
-  }, &recipients);
+  emit(
+      "BridgeDestroyed", {}, {id},
+      [&](json::Writer& w) {
+        w.key("bridge");
+        ari::write_json(w, bm);
+      },
+      &recipients);
   bridges_.erase(id);
   for (auto& [_, a] : apps_) a->bridges.erase(id);
   drop_idle_apps();

@@ -11,7 +11,9 @@
 namespace aa::sim {
 namespace {
 
-bool is_local(std::string_view tech) { return iequals(tech, "Local"); }
+bool is_local(std::string_view tech) {
+  return iequals(tech, "Local");
+}
 
 /// `"Alice" <5551234>`, `Alice <5551234>`, `5551234`, `Alice` → (name, number).
 ari::CallerId parse_caller_id(std::string_view s) {
@@ -25,7 +27,8 @@ ari::CallerId parse_caller_id(std::string_view s) {
   const auto lt = s.find('<');
   if (lt != std::string_view::npos) {
     const auto gt = s.find('>', lt);
-    c.number = std::string(s.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1));
+    c.number = std::string(
+        s.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1));
     s = trim(s.substr(0, lt));
     if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
     c.name = std::string(s);
@@ -45,7 +48,9 @@ ari::CallerId parse_caller_id(std::string_view s) {
   return c;
 }
 
-std::string caller_all(const ari::CallerId& c) { return "\"" + c.name + "\" <" + c.number + ">"; }
+std::string caller_all(const ari::CallerId& c) {
+  return "\"" + c.name + "\" <" + c.number + ">";
+}
 
 bool valid_dtmf(char c) {
   return std::isdigit(static_cast<unsigned char>(c)) || c == '*' || c == '#' ||
@@ -63,7 +68,8 @@ const Engine::SimChannel* Engine::find_channel(const std::string& id) const {
   return it == channels_.end() ? nullptr : it->second.get();
 }
 
-const EndpointConfig* Engine::find_endpoint(const std::string& tech, const std::string& resource) const {
+const EndpointConfig* Engine::find_endpoint(const std::string& tech,
+                                            const std::string& resource) const {
   for (const auto& [key, e] : endpoints_)
     if (iequals(e.technology, tech) && e.resource == resource) return &e;
   // "<number>@<trunk>" reaches a trunk endpoint.
@@ -346,7 +352,8 @@ void Engine::destroy_silently(const std::string& id) {
     if (op->recording) {
       ++op->recording->step;
       auto rit = live_recordings_.find(op->recording->info.name);
-      if (rit != live_recordings_.end() && rit->second == op->recording) live_recordings_.erase(rit);
+      if (rit != live_recordings_.end() && rit->second == op->recording)
+        live_recordings_.erase(rit);
     }
   }
   ch.ops.clear();
@@ -468,7 +475,9 @@ Reply Engine::ring(const std::string& id, bool) {
   return no_content();
 }
 
-Reply Engine::simple_stasis_op(const std::string& id) { return ring(id, true); }
+Reply Engine::simple_stasis_op(const std::string& id) {
+  return ring(id, true);
+}
 
 Reply Engine::send_dtmf(const std::string& id, DtmfRequest req) {
   SimChannel* ch = find_channel(id);
@@ -497,18 +506,30 @@ Reply Engine::get_var(const std::string& id, const std::string& name) const {
   if (name.empty()) return error_reply(400, "Variable name is required");
   std::optional<std::string> value;
   const auto& c = ch->info;
-  if (name == "CALLERID(name)") value = c.caller.name;
-  else if (name == "CALLERID(num)" || name == "CALLERID(number)") value = c.caller.number;
-  else if (name == "CALLERID(all)") value = caller_all(c.caller);
-  else if (name == "CONNECTEDLINE(name)") value = c.connected.name;
-  else if (name == "CONNECTEDLINE(num)" || name == "CONNECTEDLINE(number)") value = c.connected.number;
-  else if (name == "CONNECTEDLINE(all)") value = caller_all(c.connected);
-  else if (name == "CHANNEL(state)") value = c.state;
-  else if (name == "CHANNEL(name)") value = c.name;
-  else if (name == "CHANNEL(uniqueid)") value = c.id;
-  else if (name == "CHANNEL(linkedid)") value = ch->linkedid;
-  else if (name == "CHANNEL(language)") value = c.language;
-  else if (name == "CHANNEL(channeltype)") value = c.name.substr(0, c.name.find('/'));
+  if (name == "CALLERID(name)")
+    value = c.caller.name;
+  else if (name == "CALLERID(num)" || name == "CALLERID(number)")
+    value = c.caller.number;
+  else if (name == "CALLERID(all)")
+    value = caller_all(c.caller);
+  else if (name == "CONNECTEDLINE(name)")
+    value = c.connected.name;
+  else if (name == "CONNECTEDLINE(num)" || name == "CONNECTEDLINE(number)")
+    value = c.connected.number;
+  else if (name == "CONNECTEDLINE(all)")
+    value = caller_all(c.connected);
+  else if (name == "CHANNEL(state)")
+    value = c.state;
+  else if (name == "CHANNEL(name)")
+    value = c.name;
+  else if (name == "CHANNEL(uniqueid)")
+    value = c.id;
+  else if (name == "CHANNEL(linkedid)")
+    value = ch->linkedid;
+  else if (name == "CHANNEL(language)")
+    value = c.language;
+  else if (name == "CHANNEL(channeltype)")
+    value = c.name.substr(0, c.name.find('/'));
   else if (name.find('(') != std::string::npos)
     return error_reply(500, "Unable to read provided function");
   else if (auto it = ch->vars.find(name); it != ch->vars.end())
@@ -521,11 +542,16 @@ Reply Engine::set_var(const std::string& id, const std::string& name, const std:
   SimChannel* ch = find_channel(id);
   if (!ch) return error_reply(404, "Provided channel was not found");
   if (name.empty()) return error_reply(400, "Variable name is required");
-  if (name == "CALLERID(name)") ch->info.caller.name = value;
-  else if (name == "CALLERID(num)" || name == "CALLERID(number)") ch->info.caller.number = value;
-  else if (name == "CALLERID(all)") ch->info.caller = parse_caller_id(value);
-  else if (name.find('(') != std::string::npos) return error_reply(400, "Unable to set variable");
-  else ch->vars[name] = value;
+  if (name == "CALLERID(name)")
+    ch->info.caller.name = value;
+  else if (name == "CALLERID(num)" || name == "CALLERID(number)")
+    ch->info.caller.number = value;
+  else if (name == "CALLERID(all)")
+    ch->info.caller = parse_caller_id(value);
+  else if (name.find('(') != std::string::npos)
+    return error_reply(400, "Unable to set variable");
+  else
+    ch->vars[name] = value;
   return no_content();
 }
 
@@ -555,7 +581,8 @@ Reply Engine::redirect(const std::string& id, const std::string& endpoint) {
   if (!ch) return error_reply(404, "Channel not found");
   if (ch->stasis_app.empty()) return error_reply(409, "Channel not in Stasis application");
   if (endpoint.empty()) return error_reply(400, "Required parameter endpoint not provided");
-  if (endpoint.find('/') == std::string::npos) return error_reply(400, "Endpoint parameter is not valid");
+  if (endpoint.find('/') == std::string::npos)
+    return error_reply(400, "Endpoint parameter is not valid");
   // The far end accepts the transfer and leaves: it looks like a remote hangup.
   after(100, [this, id] { hangup_channel(id, 16, false, std::nullopt, false); });
   return no_content();
@@ -590,9 +617,8 @@ Reply Engine::external_media(ExternalMediaRequest req) {
     return error_reply(409, "Channel with given unique ID already exists");
   const std::string id = req.channel_id.empty() ? next_channel_id() : req.channel_id;
   const bool ws = req.transport == "websocket";
-  SimChannel& ch = new_channel(
-      id, ws ? "WebSocket/" + req.external_host + "-" + next_name_suffix()
-             : "UnicastRTP/" + req.external_host + "-0x" + random_hex(6));
+  SimChannel& ch = new_channel(id, ws ? "WebSocket/" + req.external_host + "-" + next_name_suffix()
+                                      : "UnicastRTP/" + req.external_host + "-0x" + random_hex(6));
   ch.info.state = "Up";
   ch.info.dialplan = {"default", "s", 1, "", ""};
   ch.originated = true;
@@ -622,7 +648,8 @@ Reply Engine::inbound(const std::string& from, const std::string& to, std::vecto
   if (app.empty()) app = opts_.app_default;
   if (app.empty() && !apps_.empty()) app = apps_.begin()->first;
   if (!app_active(app))
-    return error_reply(409, "Stasis application '" + app + "' is not registered (no events socket)");
+    return error_reply(409,
+                       "Stasis application '" + app + "' is not registered (no events socket)");
   // The caller comes in from its own endpoint when it is one of ours, else via a trunk.
   const EndpointConfig* via = nullptr;
   for (const auto& [key, e] : endpoints_)
@@ -677,14 +704,18 @@ Reply Engine::far_hangup(const std::string& id, int cause) {
   if (!ch) return error_reply(404, "Channel not found");
   if (!ch->answered_once && ch->originated && !ch->local_half2) {
     // Rejecting a ringing call.
-    fail_originate(id, cause == 17 ? Behavior::busy : cause == 34 ? Behavior::congestion : Behavior::noanswer);
+    fail_originate(id, cause == 17   ? Behavior::busy
+                       : cause == 34 ? Behavior::congestion
+                                     : Behavior::noanswer);
     return no_content();
   }
   // Dialplan-entered channels see the caller's hangup as cause 0 (inbound
   // trace); a SIP far end's request carries no cause (two-leg trace).
   std::optional<int> request_cause;
-  if (ch->dialplan_entered) request_cause = 0;
-  else if (!ch->other_half.empty()) request_cause = cause;
+  if (ch->dialplan_entered)
+    request_cause = 0;
+  else if (!ch->other_half.empty())
+    request_cause = cause;
   hangup_channel(id, cause, false, request_cause, false);
   return no_content();
 }

@@ -18,8 +18,8 @@ namespace aa::sim {
 namespace {
 
 const std::vector<std::string>& known_formats() {
-  static const std::vector<std::string> f = {"wav", "wav16", "gsm", "ulaw", "alaw", "sln",
-                                             "slin", "sln16", "g722", "g729", "ogg", "h264"};
+  static const std::vector<std::string> f = {"wav",  "wav16", "gsm",  "ulaw", "alaw", "sln",
+                                             "slin", "sln16", "g722", "g729", "ogg",  "h264"};
   return f;
 }
 
@@ -40,7 +40,9 @@ std::string mime_for(const std::string& format) {
 
 // ---- shared helpers ----
 
-std::string Engine::recording_dir() const { return opts_.data_dir + "/recording"; }
+std::string Engine::recording_dir() const {
+  return opts_.data_dir + "/recording";
+}
 
 std::optional<std::string> Engine::stored_path(const std::string& name) const {
   if (!safe_name(name)) return std::nullopt;
@@ -72,7 +74,8 @@ void Engine::emit_playback(std::string_view type, const SimPlayback& pb) {
   if (!pb.channel_id.empty()) chans.push_back(pb.channel_id);
   if (!pb.bridge_id.empty()) {
     brs.push_back(pb.bridge_id);
-    if (auto it = bridges_.find(pb.bridge_id); it != bridges_.end()) chans = it->second->info.channels;
+    if (auto it = bridges_.find(pb.bridge_id); it != bridges_.end())
+      chans = it->second->info.channels;
   }
   const ari::Playback model = pb.info;
   emit(type, chans, brs, [&](json::Writer& w) {
@@ -87,7 +90,8 @@ void Engine::emit_recording(std::string_view type, const SimRecording& rec) {
   if (!rec.channel_id.empty()) chans.push_back(rec.channel_id);
   if (!rec.bridge_id.empty()) {
     brs.push_back(rec.bridge_id);
-    if (auto it = bridges_.find(rec.bridge_id); it != bridges_.end()) chans = it->second->info.channels;
+    if (auto it = bridges_.find(rec.bridge_id); it != bridges_.end())
+      chans = it->second->info.channels;
   }
   const ari::LiveRecording model = rec.info;
   emit(type, chans, brs, [&](json::Writer& w) {
@@ -226,7 +230,12 @@ awaitable<void> fetch_remote_media(std::string url, std::weak_ptr<bool> alive,
   opts.request_timeout = std::chrono::milliseconds(30000);
   opts.max_response_body = 64 * 1024 * 1024;
   opts.user_agent = "asterisk-libcurl-agent/1.0";
-  net::ClientResponse r = co_await net::http_fetch("GET", url, {}, {}, {}, opts);
+  // Named locals: g++ 12 mishandles temporaries inside co_await expressions.
+  const std::vector<net::Header> headers;
+  std::string body;
+  const std::string content_type;
+  net::ClientResponse r =
+      co_await net::http_fetch("GET", url, std::move(body), content_type, headers, opts);
   if (alive.expired()) co_return;
   std::optional<int64_t> duration;
   if (r.ok() && r.status == 200) duration = wav_duration_ms(r.body);
@@ -258,7 +267,8 @@ void Engine::play_current_media(const std::shared_ptr<SimPlayback>& pb) {
     // the cache path is 50 chars, so a short URI fails (http-media trace).
     const bool short_uri_bug = rest.size() + pb->info.language.size() + 4 <= 50;
     std::weak_ptr<bool> alive = alive_;
-    auto done = [this, pb, step, short_uri_bug, schedule, gen = generation_](std::optional<int64_t> d) {
+    auto done = [this, pb, step, short_uri_bug, schedule,
+                 gen = generation_](std::optional<int64_t> d) {
       if (gen != generation_ || pb->step != step) return;
       if (!d || short_uri_bug) {
         media_done(pb, step, false);
@@ -384,13 +394,15 @@ Reply Engine::control_playback(const std::string& id, const std::string& op) {
   if (op == "pause" && !pb->paused) {
     pb->paused = true;
     ++pb->step;
-    pb->remaining_ms = pb->media_ms < 0 ? -1 : std::max<int64_t>(0, pb->media_ms - (now - pb->started_sim_ms));
+    pb->remaining_ms =
+        pb->media_ms < 0 ? -1 : std::max<int64_t>(0, pb->media_ms - (now - pb->started_sim_ms));
   } else if ((op == "unpause" || op == "restart") && (pb->paused || op == "restart")) {
     const int64_t left = op == "restart" ? pb->media_ms : pb->remaining_ms;
     pb->paused = false;
     const uint64_t step = ++pb->step;
     pb->started_sim_ms = now - (pb->media_ms >= 0 && left >= 0 ? pb->media_ms - left : 0);
-    if (left >= 0) after(static_cast<double>(left), [this, pb, step] { media_done(pb, step, true); });
+    if (left >= 0)
+      after(static_cast<double>(left), [this, pb, step] { media_done(pb, step, true); });
   }
   return no_content();
 }
@@ -402,7 +414,8 @@ Reply Engine::record(Target t, const std::string& id, RecordRequest req) {
   if (Reply r = check_target(t, id, target_uri); r.status != 0) return r;
   if (req.name.empty()) return error_reply(500, "Error parsing request");
   if (req.format.empty()) return error_reply(400, "Missing parameter format");
-  if (std::find(known_formats().begin(), known_formats().end(), req.format) == known_formats().end())
+  if (std::find(known_formats().begin(), known_formats().end(), req.format) ==
+      known_formats().end())
     return error_reply(422, "specified format is unknown on this system");
   if (req.if_exists != "fail" && req.if_exists != "overwrite" && req.if_exists != "append")
     return error_reply(400, "ifExists invalid");
@@ -412,9 +425,9 @@ Reply Engine::record(Target t, const std::string& id, RecordRequest req) {
   if (!safe_name(req.name)) return error_reply(400, "Invalid recording name");
   const bool live_exists = live_recordings_.count(req.name) > 0;
   if ((live_exists || stored_path(req.name)) && req.if_exists == "fail")
-    return error_reply(409, "Recording '" + req.name + "' already exists and can not be overwritten");
-  if (live_exists)
-    return error_reply(409, "Recording '" + req.name + "' already in progress");
+    return error_reply(409,
+                       "Recording '" + req.name + "' already exists and can not be overwritten");
+  if (live_exists) return error_reply(409, "Recording '" + req.name + "' already in progress");
 
   auto rec = std::make_shared<SimRecording>();
   rec->info.name = req.name;
@@ -490,7 +503,8 @@ void Engine::finish_recording(const std::shared_ptr<SimRecording>& rec, const st
   } else {
     emit_recording("RecordingFailed", *rec);
   }
-  if (auto it = live_recordings_.find(rec->info.name); it != live_recordings_.end() && it->second == rec)
+  if (auto it = live_recordings_.find(rec->info.name);
+      it != live_recordings_.end() && it->second == rec)
     live_recordings_.erase(it);
   if (!rec->channel_id.empty()) {
     const void* key = nullptr;

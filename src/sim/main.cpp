@@ -1,4 +1,5 @@
 // ari-sim: a standalone ARI (Asterisk 22) simulator. See docs/sim.md.
+#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -7,8 +8,6 @@
 #include "common/asio.hpp"
 #include "common/log.hpp"
 #include "sim/simulator.hpp"
-
-#include <boost/asio/signal_set.hpp>
 
 namespace {
 

@@ -12,7 +12,9 @@ namespace aa::sim {
 inline net::Response error_reply(int status, std::string_view message) {
   return net::Response::json(status, json::object_with("message", message));
 }
-inline net::Response no_content() { return net::Response::empty(204); }
+inline net::Response no_content() {
+  return net::Response::empty(204);
+}
 template <typename T>
 net::Response model_reply(int status, const T& v) {
   return net::Response::json(status, ari::to_json(v));

@@ -79,7 +79,8 @@ std::vector<std::string> Params::list(std::string_view name) const {
 std::string asterisk_html_error(int status, std::string_view title, std::string_view text) {
   std::string s = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\r\n<html><head>\r\n<title>";
   s += std::to_string(status) + " " + std::string(title);
-  s += "</title>\r\n</head><body>\r\n<h1>" + std::string(title) + "</h1>\r\n<p>" + std::string(text);
+  s +=
+      "</title>\r\n</head><body>\r\n<h1>" + std::string(title) + "</h1>\r\n<p>" + std::string(text);
   s += "</p>\r\n<hr />\r\n<address>Asterisk</address>\r\n</body></html>\r\n";
   return s;
 }
@@ -140,7 +141,8 @@ std::optional<net::Response> parse_variables(const json::Value* body, OriginateR
     } else if (m.value.IsObject()) {
       const json::Value* v = json::find(m.value, "value");
       if (!v || !v->IsString())
-        return error_reply(400, "Each object value in 'variables' must include string field 'value'");
+        return error_reply(400,
+                           "Each object value in 'variables' must include string field 'value'");
       if (const json::Value* re = json::find(m.value, "report_events")) {
         if (!re->IsBool())
           return error_reply(400, "Field 'report_events' in 'variables' entries must be boolean");
@@ -285,9 +287,8 @@ std::vector<Route> build_routes(Engine& e) {
   add("POST", "channels/*/snoop", [&e](Ctx& c) {
     return e.snoop(c.cap(0), c.p.str("app"), c.p.str("appArgs"), c.p.str("snoopId"));
   });
-  add("POST", "channels/*/snoop/*", [&e](Ctx& c) {
-    return e.snoop(c.cap(0), c.p.str("app"), c.p.str("appArgs"), c.cap(1));
-  });
+  add("POST", "channels/*/snoop/*",
+      [&e](Ctx& c) { return e.snoop(c.cap(0), c.p.str("app"), c.p.str("appArgs"), c.cap(1)); });
   // /bridges
   add("GET", "bridges", [&e](Ctx&) { return e.list_bridges(); });
   add("POST", "bridges", [&e](Ctx& c) {
@@ -317,18 +318,19 @@ std::vector<Route> build_routes(Engine& e) {
   add("GET", "recordings/stored/*", [&e](Ctx& c) { return e.get_stored(c.cap(0)); });
   add("DELETE", "recordings/stored/*", [&e](Ctx& c) { return e.delete_stored(c.cap(0)); });
   add("GET", "recordings/stored/*/file", [&e](Ctx& c) { return e.stored_file(c.cap(0)); });
-  add("POST", "recordings/stored/*/copy", [&e](Ctx& c) {
-    return e.copy_stored(c.cap(0), c.p.str("destinationRecordingName"));
-  });
+  add("POST", "recordings/stored/*/copy",
+      [&e](Ctx& c) { return e.copy_stored(c.cap(0), c.p.str("destinationRecordingName")); });
   add("GET", "recordings/live/*", [&e](Ctx& c) { return e.get_live_recording(c.cap(0)); });
   add("DELETE", "recordings/live/*",
       [&e](Ctx& c) { return e.live_recording_op(c.cap(0), "cancel"); });
-  add("POST", "recordings/live/*/stop", [&e](Ctx& c) { return e.live_recording_op(c.cap(0), "stop"); });
+  add("POST", "recordings/live/*/stop",
+      [&e](Ctx& c) { return e.live_recording_op(c.cap(0), "stop"); });
   add("POST", "recordings/live/*/pause",
       [&e](Ctx& c) { return e.live_recording_op(c.cap(0), "pause"); });
   add("DELETE", "recordings/live/*/pause",
       [&e](Ctx& c) { return e.live_recording_op(c.cap(0), "unpause"); });
-  add("POST", "recordings/live/*/mute", [&e](Ctx& c) { return e.live_recording_op(c.cap(0), "mute"); });
+  add("POST", "recordings/live/*/mute",
+      [&e](Ctx& c) { return e.live_recording_op(c.cap(0), "mute"); });
   add("DELETE", "recordings/live/*/mute",
       [&e](Ctx& c) { return e.live_recording_op(c.cap(0), "unmute"); });
   // The events path answers plain HTTP like Asterisk: it wants an upgrade.
@@ -385,7 +387,8 @@ net::Response RestApi::handle(const net::Request& req) {
 }
 
 std::optional<net::Response> RestApi::check_events_upgrade(const net::Request& req) const {
-  if (req.path != "/ari/events" && req.path != "/ari/events/") return error_reply(404, "Resource not found");
+  if (req.path != "/ari/events" && req.path != "/ari/events/")
+    return error_reply(404, "Resource not found");
   if (!authorized(req)) return error_reply(401, "Authentication required");
   auto app = req.param("app");
   if (!app || app->empty()) {

@@ -12,10 +12,10 @@ Simulator::Simulator(asio::io_context& io, SimulatorOptions opts)
       opts_(std::move(opts)),
       engine_(io.get_executor(), opts_.engine),
       rest_(engine_, opts_.credentials),
-      control_(engine_, FaultHooks{[this] { drop_event_sockets(); },
-                                   [this](int64_t ms) { refuse_connections(ms); },
-                                   [this] { restart(); },
-                                   [this](int64_t ms) { set_response_delay(ms); }}) {}
+      control_(engine_,
+               FaultHooks{[this] { drop_event_sockets(); },
+                          [this](int64_t ms) { refuse_connections(ms); }, [this] { restart(); },
+                          [this](int64_t ms) { set_response_delay(ms); }}) {}
 
 Simulator::~Simulator() {
   *alive_ = false;
@@ -55,7 +55,8 @@ void Simulator::make_server() {
 uint16_t Simulator::start() {
   make_server();
   port_ = server_->start();
-  log::info("ari-sim listening on {}:{} (data dir {})", opts_.host, port_, engine_.options().data_dir);
+  log::info("ari-sim listening on {}:{} (data dir {})", opts_.host, port_,
+            engine_.options().data_dir);
   return port_;
 }
 
@@ -96,7 +97,9 @@ awaitable<net::Response> Simulator::serve(net::Request& req) {
   co_return r;
 }
 
-void Simulator::drop_event_sockets() { engine_.drop_sockets(1001); }
+void Simulator::drop_event_sockets() {
+  engine_.drop_sockets(1001);
+}
 
 void Simulator::refuse_connections(int64_t ms) {
   if (!server_) return;
@@ -175,9 +178,13 @@ SimThread::SimThread(SimulatorOptions opts) : host_(opts.host) {
   }
 }
 
-SimThread::~SimThread() { stop(); }
+SimThread::~SimThread() {
+  stop();
+}
 
-std::string SimThread::base_url() const { return "http://" + host_ + ":" + std::to_string(port_); }
+std::string SimThread::base_url() const {
+  return "http://" + host_ + ":" + std::to_string(port_);
+}
 
 void SimThread::run(const std::function<void(Simulator&)>& fn) {
   if (stopped_) return;

@@ -21,7 +21,8 @@ uint32_t get_u32(std::string_view s, size_t at) {
   return v;
 }
 uint16_t get_u16(std::string_view s, size_t at) {
-  return static_cast<uint16_t>(static_cast<uint8_t>(s[at]) | (static_cast<uint8_t>(s[at + 1]) << 8));
+  return static_cast<uint16_t>(static_cast<uint8_t>(s[at]) |
+                               (static_cast<uint8_t>(s[at + 1]) << 8));
 }
 
 }  // namespace
@@ -47,7 +48,8 @@ std::string make_wav(int64_t duration_ms, int64_t tone_ms) {
   const uint32_t tone_samples = static_cast<uint32_t>(tone_ms * kSampleRate / 1000);
   for (uint32_t i = 0; i < samples; ++i) {
     int16_t v = 0;
-    if (i < tone_samples) v = static_cast<int16_t>(8000 * std::sin(2 * M_PI * 1000.0 * i / kSampleRate));
+    if (i < tone_samples)
+      v = static_cast<int16_t>(8000 * std::sin(2 * M_PI * 1000.0 * i / kSampleRate));
     put_u16(out, static_cast<uint16_t>(v));
   }
   return out;
