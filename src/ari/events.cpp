@@ -189,6 +189,7 @@ void EventStream::stop() {
     std::lock_guard lock(impl->mu);
     if (impl->stopped.exchange(true)) return;
   }
+  impl->connected = false;
   if (!impl->started) return;
   asio::dispatch(impl->ex, [impl] { impl->halt(); });
 }
