@@ -65,7 +65,11 @@ struct EventStream::Impl : std::enable_shared_from_this<EventStream::Impl> {
   void report_retry(std::chrono::milliseconds delay, const std::string& reason) {
     std::lock_guard lock(mu);
     if (stopped || !on_retry) return;
-    on_retry(delay, reason);
+    try {
+      on_retry(delay, reason);
+    } catch (const std::exception& ex) {
+      log::error("ari events: on_retry threw: {}", ex.what());
+    }
   }
 
   void handle_message(std::string_view text) {
@@ -92,7 +96,8 @@ struct EventStream::Impl : std::enable_shared_from_this<EventStream::Impl> {
     net::WsClientOptions wo;
     wo.connect_timeout = opts.connect_timeout;
     wo.verify_tls = opts.verify_tls;
-    wo.basic_auth = opts.username + ":" + opts.password;
+    if (!opts.username.empty() || !opts.password.empty())
+      wo.basic_auth = opts.username + ":" + opts.password;
     while (!stopped) {
       net::WsConnectResult r = co_await net::ws_connect(opts.url, target(), wo);
       if (stopped) {
