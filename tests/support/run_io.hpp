@@ -41,3 +41,20 @@ inline awaitable<bool> wait_until(std::function<bool()> pred,
 }
 
 }  // namespace aa::test
+
+/// ASSERT_* for coroutine bodies (gtest's ASSERT_ uses `return`).
+#define CO_ASSERT_TRUE(cond)                          \
+  do {                                                \
+    if (!(cond)) {                                    \
+      ADD_FAILURE() << "CO_ASSERT_TRUE(" #cond ")";   \
+      co_return;                                      \
+    }                                                 \
+  } while (0)
+#define CO_ASSERT_FALSE(cond) CO_ASSERT_TRUE(!(cond))
+#define CO_ASSERT_EQ(a, b)                                                        \
+  do {                                                                            \
+    if (!((a) == (b))) {                                                          \
+      ADD_FAILURE() << "CO_ASSERT_EQ(" #a ", " #b ")";                           \
+      co_return;                                                                  \
+    }                                                                             \
+  } while (0)

@@ -1,0 +1,46 @@
+# The two commands of the README:
+#   make run   - install what is missing, build (Release) and run the service
+#   make test  - install what is missing, build and run the whole test suite,
+#                twice: optimised, and with AddressSanitizer + UBSan
+JOBS ?= $(shell nproc)
+RELEASE_DIR := build/release
+ASAN_DIR := build/asan
+CMAKE_COMMON := -G Ninja -DAA_WERROR=ON
+
+.PHONY: all deps build run test test-release test-asan bench clean format
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+$(RELEASE_DIR)/build.ninja:
+	cmake -S . -B $(RELEASE_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release
+
+$(ASAN_DIR)/build.ninja:
+	cmake -S . -B $(ASAN_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DAA_SANITIZE=ON -DAA_BENCH=OFF
+
+build: deps $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+run: build
+	./$(RELEASE_DIR)/asterisk-api
+
+test-release: build
+	ctest --test-dir $(RELEASE_DIR) --output-on-failure -j $(JOBS)
+
+test-asan: deps $(ASAN_DIR)/build.ninja
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
+
+test: test-release test-asan
+
+bench: build
+	./bench/run.sh $(RELEASE_DIR)
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf build

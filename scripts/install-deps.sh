@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages asterisk-api needs to build, test and benchmark.
+# As root it runs apt-get; otherwise it prints the exact command and stops.
+set -euo pipefail
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libboost-dev libboost-system-dev libssl-dev rapidjson-dev
+  libspdlog-dev libfmt-dev libsqlite3-dev
+  libgtest-dev libgmock-dev
+  curl python3
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing packages. Run as root:" >&2
+  echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "Installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,199 @@
+#include "app/config.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include "common/util.hpp"
+
+extern char** environ;
+
+namespace aa::app {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+Error bad(std::string_view var, std::string_view why) {
+  return Error(ErrorCode::validation_failed, std::string(var) + ": " + std::string(why));
+}
+
+bool parse_int(std::string_view s, int64_t lo, int64_t hi, int64_t& out) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) return false;
+  out = v;
+  return true;
+}
+
+struct Var {
+  const char* name;
+  const char* help;
+};
+constexpr Var kVars[] = {
+    {"ARI_URL", "Asterisk ARI base URL, e.g. http://127.0.0.1:8088 (empty: embedded simulator)"},
+    {"ARI_USERNAME", "ARI user (ari.conf), default asterisk_ari"},
+    {"ARI_PASSWORD", "ARI password, default asterisk_ari_pass"},
+    {"ARI_APP", "Stasis application name, default openclaw-voice"},
+    {"ARI_TIMEOUT_MS", "how long to wait for an ARI answer, default 10000"},
+    {"API_HOST", "address to listen on, default 0.0.0.0"},
+    {"API_PORT", "port to listen on, default 3456"},
+    {"API_KEY", "API key required on every request but GET / (empty: auth off)"},
+    {"WEBHOOK_URL", "where to POST call events (alias OPENCLAW_WEBHOOK_URL; empty: off)"},
+    {"WEBHOOK_SECRET", "if set, webhooks carry X-Signature: sha256=<HMAC of the body>"},
+    {"WEBHOOK_TIMEOUT_MS", "webhook request timeout, default 5000"},
+    {"MEDIA_BASE_URL",
+     "URL at which Asterisk reaches this service for uploaded audio, default http://127.0.0.1:<API_PORT>"},
+    {"LOG_LEVEL", "trace|debug|info|warn|error, default info"},
+    {"LOG_FORMAT", "text|json, default text"},
+    {"SIM_PORT", "port of the embedded simulator (no ARI_URL), default 8088; 0 = any free port"},
+    {"SIM_TIME_SCALE", "embedded simulator's time scale (1 = real time), default 1"},
+    {"SHUTDOWN_GRACE_MS", "how long in-flight requests may finish on SIGTERM, default 5000"},
+};
+
+}  // namespace
+
+Environment parse_dotenv(std::string_view text) {
+  Environment env;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::string_view l = trim(line);
+    if (l.empty() || l.front() == '#') continue;
+    if (l.substr(0, 7) == "export ") l = trim(l.substr(7));
+    size_t eq = l.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string key(trim(l.substr(0, eq)));
+    std::string_view value = trim(l.substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    } else if (size_t hash = value.find(" #"); hash != std::string_view::npos) {
+      value = trim(value.substr(0, hash));  // inline comment
+    }
+    if (!key.empty()) env[key] = std::string(value);
+  }
+  return env;
+}
+
+Environment read_environment(const std::string& dir) {
+  Environment env;
+  std::ifstream f(dir + "/.env");
+  if (f) {
+    std::stringstream ss;
+    ss << f.rdbuf();
+    env = parse_dotenv(ss.str());
+  }
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    size_t eq = kv.find('=');
+    if (eq != std::string_view::npos) env[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
+  }
+  return env;
+}
+
+Outcome<Config> load_config(const Environment& env) {
+  Config c;
+  auto get = [&](const char* k) -> std::string {
+    auto it = env.find(k);
+    return it == env.end() ? std::string{} : std::string(trim(it->second));
+  };
+  auto set_ms = [&](const char* k, std::chrono::milliseconds& out, int64_t lo, int64_t hi) -> bool {
+    std::string v = get(k);
+    if (v.empty()) return true;
+    int64_t n;
+    if (!parse_int(v, lo, hi, n)) return false;
+    out = std::chrono::milliseconds(n);
+    return true;
+  };
+
+  c.ari_url = get("ARI_URL");
+  while (!c.ari_url.empty() && c.ari_url.back() == '/') c.ari_url.pop_back();
+  if (!c.ari_url.empty()) {
+    auto u = parse_url(c.ari_url);
+    if (!u) return bad("ARI_URL", "must be an http:// or https:// URL such as http://127.0.0.1:8088");
+    if (u->scheme == "ws" || u->scheme == "wss")
+      return bad("ARI_URL", "use the http(s):// base URL; the events socket is derived from it");
+    // Accept a URL that already ends in /ari.
+    if (c.ari_url.size() >= 4 && c.ari_url.substr(c.ari_url.size() - 4) == "/ari")
+      c.ari_url.resize(c.ari_url.size() - 4);
+  }
+  if (auto v = get("ARI_USERNAME"); !v.empty()) c.ari_username = v;
+  if (auto v = get("ARI_PASSWORD"); !v.empty()) c.ari_password = v;
+  if (auto v = get("ARI_APP"); !v.empty()) {
+    for (char ch : v)
+      if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
+        return bad("ARI_APP", "may contain only letters, digits, '-', '_' and '.'");
+    c.ari_app = v;
+  }
+  if (!set_ms("ARI_TIMEOUT_MS", c.ari_timeout, 100, 600'000))
+    return bad("ARI_TIMEOUT_MS", "must be a whole number of milliseconds from 100 to 600000");
+  if (auto v = get("API_HOST"); !v.empty()) c.api_host = v;
+  if (auto v = get("API_PORT"); !v.empty()) {
+    int64_t n;
+    if (!parse_int(v, 1, 65535, n)) return bad("API_PORT", "must be a port number from 1 to 65535");
+    c.api_port = static_cast<uint16_t>(n);
+  }
+  c.api_key = get("API_KEY");
+  c.webhook_url = get("WEBHOOK_URL");
+  if (c.webhook_url.empty()) c.webhook_url = get("OPENCLAW_WEBHOOK_URL");
+  if (!c.webhook_url.empty()) {
+    auto u = parse_url(c.webhook_url);
+    if (!u || (u->scheme != "http" && u->scheme != "https"))
+      return bad(get("WEBHOOK_URL").empty() ? "OPENCLAW_WEBHOOK_URL" : "WEBHOOK_URL",
+                 "must be an http:// or https:// URL");
+  }
+  c.webhook_secret = get("WEBHOOK_SECRET");
+  if (!set_ms("WEBHOOK_TIMEOUT_MS", c.webhook_timeout, 100, 120'000))
+    return bad("WEBHOOK_TIMEOUT_MS", "must be a whole number of milliseconds from 100 to 120000");
+  c.media_base_url = get("MEDIA_BASE_URL");
+  while (!c.media_base_url.empty() && c.media_base_url.back() == '/') c.media_base_url.pop_back();
+  if (!c.media_base_url.empty()) {
+    auto u = parse_url(c.media_base_url);
+    if (!u || (u->scheme != "http" && u->scheme != "https"))
+      return bad("MEDIA_BASE_URL", "must be an http:// or https:// URL that Asterisk can reach");
+  }  // empty: the service derives http://127.0.0.1:<bound port>
+  if (auto v = get("LOG_LEVEL"); !v.empty()) {
+    for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (v != "trace" && v != "debug" && v != "info" && v != "warn" && v != "error" && v != "off")
+      return bad("LOG_LEVEL", "must be one of trace, debug, info, warn, error, off");
+    c.log_level = v;
+  }
+  if (auto v = get("LOG_FORMAT"); !v.empty()) {
+    if (v != "text" && v != "json") return bad("LOG_FORMAT", "must be text or json");
+    c.log_format = v;
+  }
+  if (auto v = get("SIM_PORT"); !v.empty()) {
+    int64_t n;
+    if (!parse_int(v, 0, 65535, n)) return bad("SIM_PORT", "must be a port number from 0 to 65535");
+    c.sim_port = static_cast<uint16_t>(n);
+  }
+  if (auto v = get("SIM_TIME_SCALE"); !v.empty()) {
+    char* end = nullptr;
+    double d = std::strtod(v.c_str(), &end);
+    if (end != v.c_str() + v.size() || !(d > 0) || d > 100)
+      return bad("SIM_TIME_SCALE", "must be a number greater than 0 and at most 100");
+    c.sim_time_scale = d;
+  }
+  if (!set_ms("SHUTDOWN_GRACE_MS", c.shutdown_grace, 0, 600'000))
+    return bad("SHUTDOWN_GRACE_MS", "must be a whole number of milliseconds from 0 to 600000");
+  return c;
+}
+
+std::string describe_variables() {
+  std::string out;
+  for (const auto& v : kVars) {
+    out += "  ";
+    out += v.name;
+    out.append(v.name[0] ? 22 - std::min<size_t>(21, std::string_view(v.name).size()) : 1, ' ');
+    out += v.help;
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace aa::app

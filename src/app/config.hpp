@@ -1,0 +1,47 @@
+#pragma once
+/// Service configuration from the environment and an optional `.env` file.
+/// Real environment variables win over `.env`. A bad value is an error that
+/// names the variable; the caller prints it on one line and exits.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "common/error.hpp"
+
+namespace aa::app {
+
+struct Config {
+  std::string ari_url;  // empty: start the embedded simulator
+  std::string ari_username = "asterisk_ari";
+  std::string ari_password = "asterisk_ari_pass";
+  std::string ari_app = "openclaw-voice";
+  std::chrono::milliseconds ari_timeout{10'000};
+  std::string api_host = "0.0.0.0";
+  uint16_t api_port = 3456;
+  std::string api_key;      // empty: auth off
+  std::string webhook_url;  // WEBHOOK_URL, or OPENCLAW_WEBHOOK_URL
+  std::string webhook_secret;
+  std::chrono::milliseconds webhook_timeout{5'000};
+  std::string media_base_url;  // how Asterisk reaches us; empty: http://127.0.0.1:<port>
+  std::string log_level = "info";
+  std::string log_format = "text";
+  uint16_t sim_port = 8088;    // embedded simulator (only without ARI_URL); 0 = any free port
+  double sim_time_scale = 1.0;
+  std::chrono::milliseconds shutdown_grace{5'000};
+
+  bool simulated() const { return ari_url.empty(); }
+};
+
+using Environment = std::map<std::string, std::string>;
+
+/// Parse KEY=VALUE lines (comments, blank lines, `export `, single/double quotes).
+Environment parse_dotenv(std::string_view text);
+/// The process environment, over the `.env` in `dir` (if any).
+Environment read_environment(const std::string& dir = ".");
+/// Validate and build the configuration.
+Outcome<Config> load_config(const Environment& env);
+/// Every variable with a one-line description (for --help and .env.example).
+std::string describe_variables();
+
+}  // namespace aa::app

@@ -1,0 +1,87 @@
+#pragma once
+/// The domain's records and events: what a call and a bridge are for us, and
+/// what happened to them. No HTTP, no JSON text here.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aa::calls {
+
+enum class CallState { initiating, ringing, answered, playing, recording, bridged, ended, failed };
+enum class Direction { inbound, outbound };
+
+std::string_view to_string(CallState s);
+std::string_view to_string(Direction d);
+inline bool is_final(CallState s) { return s == CallState::ended || s == CallState::failed; }
+
+/// One call leg that the service tracks.
+struct CallRecord {
+  std::string id;          // our id (uuid), stable for the life of the call
+  std::string channel_id;  // Asterisk channel id
+  std::string bridge_id;   // set while in a bridge
+  CallState state = CallState::initiating;
+  Direction direction = Direction::outbound;
+  std::string caller_number;
+  std::string callee_number;
+  int64_t created_at_ms = 0;
+  int64_t answered_at_ms = 0;  // 0: not answered
+  int64_t ended_at_ms = 0;     // 0: not ended
+  std::string hangup_cause;    // "normal", "busy", "no_answer", ...
+  std::vector<std::string> recordings;
+};
+
+struct BridgeRecord {
+  std::string id;
+  std::string name;
+  std::string type = "mixing";
+  std::vector<std::string> channel_ids;
+  int64_t created_at_ms = 0;
+};
+
+enum class EventKind {
+  call_created,
+  call_state_changed,
+  call_ready,
+  call_dtmf,
+  call_playback_started,
+  call_playback_finished,
+  call_recording_started,
+  call_recording_finished,
+  call_recording_failed,
+  call_ended,
+  bridge_created,
+  bridge_destroyed,
+};
+
+/// The wire name of an event ("call.state_changed", ...).
+std::string_view event_type_name(EventKind k);
+
+/// Something that happened, as the domain tells it. Sinks (WebSocket fan-out,
+/// webhooks) turn it into their envelope; `call` is a snapshot taken after
+/// the change (null for bridge events).
+struct DomainEvent {
+  EventKind kind;
+  uint64_t seq = 0;  // strictly increasing per server, assigned when published
+  int64_t timestamp_ms = 0;
+  std::string call_id;  // "" for bridge events
+  std::shared_ptr<const CallRecord> call;
+  CallState state = CallState::initiating;           // the call's state after the event
+  CallState previous_state = CallState::initiating;  // call_state_changed
+  std::string digit;                                 // call_dtmf
+  std::string playback_id, media;                    // playback events
+  std::string recording_name, recording_format, cause;  // recording events; cause also call_ended
+  std::optional<int64_t> duration;                   // recording_finished (s)
+  std::string bridge_id, bridge_name, bridge_type;   // bridge events
+};
+
+/// Where the domain sends events. Implementations must not block.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void publish(const DomainEvent& e) = 0;
+};
+
+}  // namespace aa::calls

@@ -1,0 +1,73 @@
+#pragma once
+/// One error type for the whole service: a stable code, a public message (what
+/// the client sees), optional per-field details and an internal detail (logs
+/// only). `http/errors.cpp` maps codes to HTTP statuses in one table.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace aa {
+
+enum class ErrorCode {
+  validation_failed,       // 400
+  bad_json,                // 400
+  unauthorized,            // 401
+  not_found,               // 404 (route)
+  call_not_found,          // 404
+  bridge_not_found,        // 404
+  recording_not_found,     // 404
+  endpoint_not_found,      // 404
+  method_not_allowed,      // 405
+  transfer_timeout,        // 408
+  wrong_state,             // 409
+  recording_exists,        // 409
+  payload_too_large,       // 413
+  unsupported_media_type,  // 415
+  ari_error,               // 502
+  ari_unavailable,         // 503
+  ari_timeout,             // 504
+  internal,                // 500 (never for bad input)
+};
+
+/// Stable identifier for logs and the `code` field of error bodies.
+std::string_view error_code_name(ErrorCode c);
+
+struct Error {
+  ErrorCode code = ErrorCode::internal;
+  std::string message;               // one readable sentence, shown to the client
+  std::vector<std::string> details;  // "field: problem", for validation errors
+  std::string internal_detail;       // logged, never sent
+
+  Error() = default;
+  Error(ErrorCode c, std::string msg, std::string internal = {})
+      : code(c), message(std::move(msg)), internal_detail(std::move(internal)) {}
+};
+
+/// Value-or-Error for the domain; exceptions stop at the edge.
+template <typename T>
+class Outcome {
+ public:
+  Outcome(T v) : value_(std::move(v)) {}  // NOLINT: implicit on purpose
+  Outcome(Error e) : error_(std::move(e)) {}  // NOLINT
+  bool ok() const { return value_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  T& value() { return *value_; }
+  const T& value() const { return *value_; }
+  T& operator*() { return *value_; }
+  const T& operator*() const { return *value_; }
+  T* operator->() { return &*value_; }
+  const T* operator->() const { return &*value_; }
+  const Error& error() const { return error_; }
+
+ private:
+  std::optional<T> value_;
+  Error error_;
+};
+
+struct Done {};
+using Status = Outcome<Done>;
+inline Status ok_status() { return Status(Done{}); }
+
+}  // namespace aa

@@ -1,0 +1,47 @@
+#include <gtest/gtest.h>
+
+#include "app/config.hpp"
+
+using namespace aa::app;
+
+TEST(Config, DefaultsMatchTheContract) {
+  auto c = load_config({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->simulated());
+  EXPECT_EQ(c->ari_app, "openclaw-voice");
+  EXPECT_EQ(c->api_port, 3456);
+  EXPECT_EQ(c->api_host, "0.0.0.0");
+  EXPECT_TRUE(c->api_key.empty());
+  EXPECT_TRUE(c->media_base_url.empty());  // derived from the bound port
+}
+
+TEST(Config, BadValuesNameTheVariable) {
+  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
+           {"API_PORT", "70000"}, {"API_PORT", "abc"}, {"ARI_URL", "localhost:8088"},
+           {"WEBHOOK_URL", "ftp://x"}, {"LOG_LEVEL", "loud"}, {"ARI_TIMEOUT_MS", "-5"},
+           {"SIM_TIME_SCALE", "0"}, {"ARI_APP", "bad app"}, {"MEDIA_BASE_URL", "nope"}}) {
+    auto c = load_config({{k, v}});
+    ASSERT_FALSE(c.ok()) << k << "=" << v;
+    EXPECT_EQ(c.error().message.rfind(k + ":", 0), 0u) << c.error().message;
+  }
+}
+
+TEST(Config, WebhookAliasAndAriUrlNormalisation) {
+  auto c = load_config({{"OPENCLAW_WEBHOOK_URL", "http://localhost:18789/voice/webhook"},
+                        {"ARI_URL", "http://10.0.0.1:8088/ari/"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->webhook_url, "http://localhost:18789/voice/webhook");
+  EXPECT_EQ(c->ari_url, "http://10.0.0.1:8088");
+  EXPECT_FALSE(c->simulated());
+}
+
+TEST(Config, DotenvParsing) {
+  auto env = parse_dotenv(
+      "# comment\nARI_URL=http://192.168.2.198:8088\nexport API_KEY=\"s3cret\"\n"
+      "API_PORT=4000 # inline\n\nBROKEN LINE\nEMPTY=\n");
+  EXPECT_EQ(env["ARI_URL"], "http://192.168.2.198:8088");
+  EXPECT_EQ(env["API_KEY"], "s3cret");
+  EXPECT_EQ(env["API_PORT"], "4000");
+  EXPECT_EQ(env["EMPTY"], "");
+  EXPECT_EQ(env.count("BROKEN LINE"), 0u);
+}
