@@ -47,6 +47,9 @@ struct Response {
   std::vector<Header> headers;
   /// When set, the body is streamed from this file instead of `body`.
   std::string file_path;
+  /// Kept alive until the response has been written, then released (e.g. a
+  /// temporary file behind `file_path` that deletes itself).
+  std::shared_ptr<const void> keep_until_sent;
 
   static Response json(int status, std::string body) {
     Response r;

@@ -1,0 +1,523 @@
+#include "http/api.hpp"
+
+#include <filesystem>
+#include <system_error>
+
+#include "api/wire.hpp"
+#include "calls/call_manager.hpp"
+#include "common/json.hpp"
+#include "common/log.hpp"
+#include "common/util.hpp"
+#include "http/errors.hpp"
+#include "http/validation.hpp"
+#include "media/media_store.hpp"
+#include "sinks/event_hub.hpp"
+
+namespace aa::http {
+
+namespace {
+
+net::Response json_response(int status, const json::Writer& w) {
+  return net::Response::json(status, w.str());
+}
+
+net::Response status_ok(std::string_view status) {
+  json::Writer w;
+  w.begin_object().field("status", status).end_object();
+  return json_response(200, w);
+}
+
+void write_recording(json::Writer& w, const ari::StoredRecording& r) {
+  w.begin_object().field("name", r.name).field("format", r.format).end_object();
+}
+
+std::string content_type_for_format(std::string_view format) {
+  if (format == "wav" || format == "wav16") return "audio/wav";
+  if (format == "gsm") return "audio/gsm";
+  if (format == "ulaw") return "audio/basic";
+  if (format == "alaw") return "audio/x-alaw-basic";
+  if (format == "sln" || format == "sln16") return "audio/L16";
+  return "application/octet-stream";
+}
+
+bool is_media_path(std::string_view path) {
+  return path.substr(0, 7) == "/media/";
+}
+
+/// A temporary file that is deleted when the last reference goes.
+struct TempFile {
+  std::string path;
+  ~TempFile() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+};
+
+}  // namespace
+
+// The route handlers. Coroutines take references that outlive them (the
+// request and the params live in the server's and the router's frames), and
+// name every awaited value before using it (g++ 12, see docs/CODING.md).
+struct Api::Handlers {
+  using Req = net::Request;
+  using P = PathParams;
+
+  // ---- service ----
+  static awaitable<net::Response> index(Api& api, Req&, const P&) {
+    json::Writer w;
+    w.begin_object()
+        .field("name", api.opts_.name)
+        .field("description", api.opts_.description)
+        .field("version", api.opts_.version);
+    w.key("endpoints").begin_object();
+    for (const auto& r : api.router_.routes()) w.field(Router::listing_key(r), r.description);
+    w.end_object();
+    w.end_object();
+    co_return json_response(200, w);
+  }
+
+  static awaitable<net::Response> health(Api& api, Req&, const P&) {
+    const bool ari = api.calls_.ari_connected();
+    const auto up = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::steady_clock::now() - api.started_);
+    json::Writer w;
+    w.begin_object()
+        .field("status", ari ? "ok" : "degraded")
+        .field_bool("ari", ari)
+        .field_int("activeCalls", static_cast<int64_t>(api.calls_.active_count()))
+        .field_int("uptimeSeconds", up.count())
+        .end_object();
+    co_return json_response(200, w);
+  }
+
+  static awaitable<net::Response> endpoints(Api& api, Req&, const P&) {
+    auto res = co_await api.calls_.list_endpoints();
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object().key("endpoints").begin_array();
+    for (const auto& e : *res) ari::write_json(w, e);
+    w.end_array().end_object();
+    co_return json_response(200, w);
+  }
+
+  // ---- calls ----
+  static awaitable<net::Response> list_calls(Api& api, Req&, const P&) {
+    json::Writer w;
+    w.begin_object().key("calls").begin_array();
+    for (const auto& c : api.calls_.active_calls()) api::write_call(w, c);
+    w.end_array().end_object();
+    co_return json_response(200, w);
+  }
+
+  static awaitable<net::Response> get_call(Api& api, Req&, const P& p) {
+    auto res = api.calls_.get_call(p["id"]);
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object().key("call");
+    api::write_call(w, *res);
+    w.end_object();
+    co_return json_response(200, w);
+  }
+
+  static awaitable<net::Response> originate(Api& api, Req& req, const P&) {
+    auto parsed = parse_originate(req);
+    if (!parsed) co_return to_response(parsed.error());
+    calls::OriginateRequest o = std::move(*parsed);
+    auto res = co_await api.calls_.originate(std::move(o));
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object().key("call");
+    api::write_call(w, *res);
+    w.field("callId", res->id);  // compat
+    w.end_object();
+    co_return json_response(201, w);
+  }
+
+  static awaitable<net::Response> hangup(Api& api, Req& req, const P& p) {
+    auto parsed = parse_hangup(req);
+    if (!parsed) co_return to_response(parsed.error());
+    std::string id = p["id"];
+    std::string reason = std::move(*parsed);
+    auto res = co_await api.calls_.hangup(id, std::move(reason));
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object().field("status", "hungup").field("callId", id).end_object();
+    co_return json_response(200, w);
+  }
+
+  static awaitable<net::Response> play(Api& api, Req& req, const P& p) {
+    auto parsed = parse_play(req);
+    if (!parsed) co_return to_response(parsed.error());
+    std::string id = p["id"];
+    calls::PlayRequest pr = std::move(*parsed);
+    const bool wait = pr.wait;
+    auto res = co_await api.calls_.play(std::move(id), std::move(pr));
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object().field("status", wait ? "ok" : "playing").key("playbackIds").begin_array();
+    for (const auto& pb : res->playback_ids) w.string(pb);
+    w.end_array().end_object();
+    co_return json_response(wait ? 200 : 202, w);
+  }
+
+  static awaitable<net::Response> play_file(Api& api, Req& req, const P& p) {
+    if (auto st = check_upload_content_type(req); !st) co_return to_response(st.error());
+    if (req.body.size() > api.opts_.max_upload)
+      co_return to_response(
+          Error(ErrorCode::payload_too_large,
+                "The WAV file is larger than " + std::to_string(api.opts_.max_upload) + " bytes"));
+    if (auto wav = media::inspect_wav(req.body); !wav) {
+      Error e(ErrorCode::validation_failed, "The body is not a valid WAV file");
+      e.details.push_back("body: " + wav.error().message);
+      co_return to_response(e);
+    }
+    std::string id = p["id"];
+    std::string name = upload_file_name(req);
+    std::string bytes = std::move(req.body);
+    auto res = co_await api.calls_.play_file(std::move(id), std::move(bytes), std::move(name));
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object().field("status", "ok").field("soundName", *res).end_object();
+    co_return json_response(200, w);
+  }
+
+  static awaitable<net::Response> record(Api& api, Req& req, const P& p) {
+    auto parsed = parse_record(req);
+    if (!parsed) co_return to_response(parsed.error());
+    std::string id = p["id"];
+    calls::RecordRequest rr = std::move(*parsed);
+    auto res = co_await api.calls_.record(std::move(id), std::move(rr));
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object().field("recordingName", *res).end_object();
+    co_return json_response(201, w);
+  }
+
+  static awaitable<net::Response> dtmf(Api& api, Req& req, const P& p) {
+    auto parsed = parse_dtmf(req);
+    if (!parsed) co_return to_response(parsed.error());
+    std::string id = p["id"];
+    std::string digits = *parsed;
+    auto res = co_await api.calls_.send_dtmf(id, digits);
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object()
+        .field("status", "ok")
+        .field("callId", id)
+        .field("digits", *parsed)
+        .end_object();
+    co_return json_response(200, w);
+  }
+
+  static awaitable<net::Response> transfer(Api& api, Req& req, const P& p) {
+    auto parsed = parse_transfer(req);
+    if (!parsed) co_return to_response(parsed.error());
+    std::string id = p["id"];
+    calls::TransferRequest tr = std::move(*parsed);
+    auto res = co_await api.calls_.transfer(std::move(id), std::move(tr));
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object()
+        .field("bridgeId", res->bridge_id)
+        .field("newCallId", res->new_call_id)
+        .end_object();
+    co_return json_response(201, w);
+  }
+
+  // ---- bridges ----
+  static awaitable<net::Response> create_bridge(Api& api, Req& req, const P&) {
+    auto parsed = parse_bridge_create(req);
+    if (!parsed) co_return to_response(parsed.error());
+    std::string name = std::move(*parsed);
+    auto res = co_await api.calls_.create_bridge(std::move(name));
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object().key("bridge");
+    api::write_bridge(w, *res);
+    w.end_object();
+    co_return json_response(201, w);
+  }
+
+  static awaitable<net::Response> list_bridges(Api& api, Req&, const P&) {
+    auto res = co_await api.calls_.list_bridges();
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object().key("bridges").begin_array();
+    for (const auto& b : res->asterisk) ari::write_json(w, b);
+    w.end_array().key("tracked").begin_array();
+    for (const auto& b : res->tracked) api::write_bridge(w, b);
+    w.end_array().end_object();
+    co_return json_response(200, w);
+  }
+
+  static awaitable<net::Response> get_bridge(Api& api, Req&, const P& p) {
+    std::string id = p["id"];
+    auto res = co_await api.calls_.get_bridge(std::move(id));
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object().key("bridge");
+    ari::write_json(w, res->asterisk);
+    w.key("tracked");
+    if (res->tracked)
+      api::write_bridge(w, *res->tracked);
+    else
+      w.null();
+    w.end_object();
+    co_return json_response(200, w);
+  }
+
+  static awaitable<net::Response> destroy_bridge(Api& api, Req&, const P& p) {
+    std::string id = p["id"];
+    auto res = co_await api.calls_.destroy_bridge(std::move(id));
+    if (!res) co_return to_response(res.error());
+    co_return status_ok("destroyed");
+  }
+
+  static awaitable<net::Response> add_channel(Api& api, Req& req, const P& p) {
+    auto parsed = parse_bridge_channel(req);
+    if (!parsed) co_return to_response(parsed.error());
+    std::string id = p["id"];
+    std::string call_id = std::move(*parsed);
+    auto res = co_await api.calls_.add_to_bridge(std::move(id), std::move(call_id));
+    if (!res) co_return to_response(res.error());
+    co_return status_ok("ok");
+  }
+
+  static awaitable<net::Response> remove_channel(Api& api, Req& req, const P& p) {
+    auto parsed = parse_bridge_channel(req);
+    if (!parsed) co_return to_response(parsed.error());
+    std::string id = p["id"];
+    std::string call_id = std::move(*parsed);
+    auto res = co_await api.calls_.remove_from_bridge(std::move(id), std::move(call_id));
+    if (!res) co_return to_response(res.error());
+    co_return status_ok("ok");
+  }
+
+  // ---- recordings ----
+  static awaitable<net::Response> list_recordings(Api& api, Req&, const P&) {
+    auto res = co_await api.calls_.list_recordings();
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object().key("recordings").begin_array();
+    for (const auto& r : *res) write_recording(w, r);
+    w.end_array().end_object();
+    co_return json_response(200, w);
+  }
+
+  static awaitable<net::Response> get_recording(Api& api, Req&, const P& p) {
+    std::string name = p["name"];
+    auto res = co_await api.calls_.get_recording(std::move(name));
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object().key("recording");
+    write_recording(w, *res);
+    w.end_object();
+    co_return json_response(200, w);
+  }
+
+  static awaitable<net::Response> recording_file(Api& api, Req&, const P& p) {
+    std::string name = p["name"];
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path dir =
+        api.opts_.temp_dir.empty() ? fs::temp_directory_path(ec) : fs::path(api.opts_.temp_dir);
+    if (ec) dir = "/tmp";
+    auto tmp = std::make_shared<TempFile>();
+    tmp->path = (dir / ("aa-recording-" + random_hex(12))).string();
+    std::string path = tmp->path;
+    auto res = co_await api.calls_.download_recording(name, std::move(path));
+    if (!res) co_return to_response(res.error());
+    net::Response r;
+    r.status = 200;
+    r.content_type = *res;
+    if (r.content_type.empty() || r.content_type == "application/octet-stream") {
+      // Asterisk did not say: derive it from the stored recording's format.
+      auto meta = co_await api.calls_.get_recording(name);
+      if (meta) r.content_type = content_type_for_format(meta->format);
+      if (r.content_type.empty()) r.content_type = "application/octet-stream";
+    }
+    r.file_path = tmp->path;
+    r.keep_until_sent = tmp;  // deleted once the response is written
+    co_return r;
+  }
+
+  static awaitable<net::Response> copy_recording(Api& api, Req& req, const P& p) {
+    auto parsed = parse_copy(req);
+    if (!parsed) co_return to_response(parsed.error());
+    std::string name = p["name"];
+    std::string dest = std::move(*parsed);
+    auto res = co_await api.calls_.copy_recording(std::move(name), std::move(dest));
+    if (!res) co_return to_response(res.error());
+    json::Writer w;
+    w.begin_object().key("recording");
+    write_recording(w, *res);
+    w.end_object();
+    co_return json_response(201, w);
+  }
+
+  static awaitable<net::Response> delete_recording(Api& api, Req& req, const P& p) {
+    std::string name = p["name"];
+    auto stored = req.param("stored");
+    const bool delete_stored = stored && (*stored == "true" || *stored == "1");
+    if (delete_stored) {
+      auto res = co_await api.calls_.delete_recording(std::move(name));
+      if (!res) co_return to_response(res.error());
+      co_return status_ok("deleted");
+    }
+    auto res = co_await api.calls_.stop_recording(std::move(name));
+    if (!res) co_return to_response(res.error());
+    co_return status_ok("stopped");
+  }
+
+  // ---- media for Asterisk ----
+  static awaitable<net::Response> media_file(Api& api, Req&, const P& p) {
+    auto bytes = api.media_.get(p["token"], p["file"]);
+    if (!bytes) co_return to_response(Error(ErrorCode::not_found, "No such media file"));
+    net::Response r;
+    r.status = 200;
+    r.content_type = "audio/wav";
+    r.body = *bytes;
+    r.headers.push_back({"Cache-Control", "no-store"});
+    co_return r;
+  }
+
+  static awaitable<net::Response> events_without_upgrade(Api&, Req&, const P&) {
+    net::Response r = protocol_error(426, "GET /events needs a WebSocket upgrade");
+    r.headers.push_back({"Upgrade", "websocket"});
+    co_return r;
+  }
+};
+
+Api::Api(calls::CallManager& calls, media::MediaStore& media, sinks::EventHub& hub, ApiOptions opts)
+    : calls_(calls),
+      media_(media),
+      hub_(hub),
+      opts_(std::move(opts)),
+      auth_(opts_.api_key),
+      started_(std::chrono::steady_clock::now()) {
+  hub_.set_snapshot_source([this] { return calls_.active_calls(); });
+  build_routes();
+}
+
+Api::~Api() {
+  hub_.set_snapshot_source(nullptr);
+}
+
+void Api::build_routes() {
+  using H = Handlers;
+  auto bind = [this](awaitable<net::Response> (*fn)(Api&, net::Request&, const PathParams&)) {
+    return [this, fn](net::Request& req, const PathParams& p) { return fn(*this, req, p); };
+  };
+  auto& r = router_;
+  r.add("GET", "/", "API overview with all available endpoints", bind(&H::index));
+  r.add("GET", "/health", "Health check: ARI connection status, active call count",
+        bind(&H::health));
+  r.add("GET", "/endpoints", "List SIP/PJSIP endpoints known to Asterisk", bind(&H::endpoints));
+  r.add("GET", "/calls", "List active calls", bind(&H::list_calls));
+  r.add("POST", "/calls", "Originate an outbound call", bind(&H::originate));
+  r.add("GET", "/calls/:id", "Get call details (also recently ended calls)", bind(&H::get_call));
+  r.add("DELETE", "/calls/:id", "Hang up a call", bind(&H::hangup));
+  r.add("POST", "/calls/:id/play", "Play audio (single sound or sequential playlist)",
+        bind(&H::play));
+  r.add("POST", "/calls/:id/play/file", "Upload and play a raw WAV file", bind(&H::play_file));
+  r.add("POST", "/calls/:id/record", "Start recording", bind(&H::record));
+  r.add("POST", "/calls/:id/dtmf", "Send DTMF tones", bind(&H::dtmf));
+  r.add("POST", "/calls/:id/transfer", "Transfer call to another endpoint", bind(&H::transfer));
+  r.add("POST", "/bridges", "Create a mixing bridge", bind(&H::create_bridge));
+  r.add("GET", "/bridges", "List all bridges", bind(&H::list_bridges));
+  r.add("GET", "/bridges/:id", "Get bridge details", bind(&H::get_bridge));
+  r.add("DELETE", "/bridges/:id", "Destroy a bridge", bind(&H::destroy_bridge));
+  r.add("POST", "/bridges/:id/addChannel", "Add a call to a bridge", bind(&H::add_channel));
+  r.add("POST", "/bridges/:id/removeChannel", "Remove a call from a bridge",
+        bind(&H::remove_channel));
+  r.add("GET", "/recordings", "List all stored recordings", bind(&H::list_recordings));
+  r.add("GET", "/recordings/:name", "Get recording metadata", bind(&H::get_recording));
+  r.add("GET", "/recordings/:name/file", "Download recording audio", bind(&H::recording_file));
+  r.add("POST", "/recordings/:name/copy", "Copy a stored recording", bind(&H::copy_recording));
+  r.add("DELETE", "/recordings/:name", "Stop live recording, or delete stored (?stored=true)",
+        bind(&H::delete_recording));
+  r.add("GET", "/media/:token/:file",
+        "Uploaded audio fetched by Asterisk (no API key: the token is the secret)",
+        bind(&H::media_file));
+  r.add("GET", "/events", "Real-time call event stream (WebSocket upgrade)",
+        bind(&H::events_without_upgrade));
+}
+
+awaitable<net::Response> Api::handle(net::Request& req) {
+  // Open without a key: the overview, and the media files Asterisk fetches (the token is
+  // their secret).
+  const bool read_only = req.method == "GET" || req.method == "HEAD";
+  const bool open = read_only && (req.path == "/" || is_media_path(req.path));
+  if (!open) {
+    if (auto refused = auth_.check(req)) co_return std::move(*refused);
+  }
+  net::Response res;
+  try {
+    res = co_await router_.dispatch(req);
+  } catch (const std::exception& e) {
+    res = to_response(
+        Error(ErrorCode::internal, "Internal error", std::string("handler threw: ") + e.what()));
+  }
+  co_return res;
+}
+
+size_t Api::body_limit(const net::Request& req) const {
+  if (req.method == "POST") {
+    auto segs = split_path(req.path);
+    if (segs.size() == 4 && segs[0] == "calls" && segs[2] == "play" && segs[3] == "file")
+      return opts_.max_upload;
+  }
+  return opts_.max_json_body;
+}
+
+std::optional<net::Response> Api::check_websocket(const net::Request& req) const {
+  if (req.path != "/events")
+    return to_response(Error(ErrorCode::not_found, "No WebSocket endpoint at " + req.path));
+  if (auto refused = auth_.check(req)) return refused;
+  return std::nullopt;
+}
+
+void Api::open_websocket(std::shared_ptr<net::WsConnection> conn, const net::Request& req) {
+  log::info("events: client connected from {}", req.remote);
+  hub_.add_client(std::move(conn));
+}
+
+void Api::log_request(const net::Request& req, const net::Response& res,
+                      std::chrono::microseconds elapsed) const {
+  if (!opts_.access_log) return;
+  log::info("{} {} {} {:.1f}ms", req.method, redact_target(req.target), res.status,
+            static_cast<double>(elapsed.count()) / 1000.0);
+}
+
+void Api::configure(net::ServerOptions& o) {
+  o.body_limit = [this](const net::Request& req) { return body_limit(req); };
+  o.error_response = [](int status, std::string_view message) {
+    return protocol_error(status, message);
+  };
+  o.on_complete = [this](const net::Request& req, const net::Response& res,
+                         std::chrono::microseconds us) { log_request(req, res, us); };
+}
+
+void Api::configure_deferred(net::ServerOptions& o, const std::unique_ptr<Api>& api) {
+  const std::unique_ptr<Api>* holder = &api;
+  o.body_limit = [holder](const net::Request& req) -> size_t {
+    return *holder ? (*holder)->body_limit(req) : ApiOptions{}.max_json_body;
+  };
+  o.error_response = [](int status, std::string_view message) {
+    return protocol_error(status, message);
+  };
+  o.on_complete = [holder](const net::Request& req, const net::Response& res,
+                           std::chrono::microseconds us) {
+    if (*holder) (*holder)->log_request(req, res, us);
+  };
+}
+
+void Api::attach(net::HttpServer& server) {
+  server.on_request([this](net::Request& req) { return handle(req); });
+  server.on_websocket([this](const net::Request& req) { return check_websocket(req); },
+                      [this](std::shared_ptr<net::WsConnection> c, const net::Request& req) {
+                        open_websocket(std::move(c), req);
+                      });
+}
+
+}  // namespace aa::http

@@ -1,0 +1,116 @@
+#include "http/router.hpp"
+
+#include "http/errors.hpp"
+
+namespace aa::http {
+
+const std::string& PathParams::operator[](std::string_view name) const {
+  static const std::string empty;
+  for (const auto& [k, v] : items_)
+    if (k == name) return v;
+  return empty;
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) out.emplace_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+void Router::add(std::string method, std::string pattern, std::string description,
+                 RouteHandler handler) {
+  Route r;
+  r.segments = split_path(pattern);
+  r.method = std::move(method);
+  r.pattern = std::move(pattern);
+  r.description = std::move(description);
+  r.handler = std::move(handler);
+  routes_.push_back(std::move(r));
+}
+
+void Router::add_listing(std::string method, std::string pattern, std::string description) {
+  add(std::move(method), std::move(pattern), std::move(description), nullptr);
+}
+
+namespace {
+
+bool match_segments(const Route& r, const std::vector<std::string>& segs, PathParams* params) {
+  if (r.segments.size() != segs.size()) return false;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    const std::string& p = r.segments[i];
+    if (!p.empty() && p[0] == ':') continue;
+    if (p != segs[i]) return false;
+  }
+  if (params) {
+    for (size_t i = 0; i < segs.size(); ++i)
+      if (!r.segments[i].empty() && r.segments[i][0] == ':')
+        params->add(r.segments[i].substr(1), segs[i]);
+  }
+  return true;
+}
+
+}  // namespace
+
+Router::Match Router::match(std::string_view method, std::string_view path) const {
+  Match m;
+  const std::string_view want = method == "HEAD" ? std::string_view("GET") : method;
+  const auto segs = split_path(path);
+  for (const auto& r : routes_) {
+    if (!r.handler) continue;
+    if (!match_segments(r, segs, nullptr)) continue;
+    m.path_known = true;
+    bool seen = false;
+    for (const auto& a : m.allowed) seen |= a == r.method;
+    if (!seen) m.allowed.push_back(r.method);
+    if (!m.route && r.method == want) {
+      m.route = &r;
+      match_segments(r, segs, &m.params);
+    }
+  }
+  if (m.path_known) {
+    bool has_get = false, has_head = false;
+    for (const auto& a : m.allowed) {
+      has_get |= a == "GET";
+      has_head |= a == "HEAD";
+    }
+    if (has_get && !has_head) m.allowed.push_back("HEAD");
+  }
+  return m;
+}
+
+awaitable<net::Response> Router::dispatch(net::Request& req) const {
+  Match m = match(req.method, req.path);
+  if (m.route) {
+    net::Response r = co_await m.route->handler(req, m.params);
+    co_return r;
+  }
+  if (m.path_known) {
+    Error e(ErrorCode::method_not_allowed,
+            "Method " + req.method + " is not allowed on " + req.path);
+    net::Response r = to_response(e);
+    std::string allow;
+    for (const auto& a : m.allowed) {
+      if (!allow.empty()) allow += ", ";
+      allow += a;
+    }
+    r.headers.push_back({"Allow", allow});
+    co_return r;
+  }
+  co_return to_response(Error(ErrorCode::not_found, "No route for " + req.method + " " + req.path));
+}
+
+std::string Router::listing_key(const Route& r) {
+  std::string k = r.method;
+  while (k.size() < 4) k += ' ';
+  k += ' ';
+  k += r.pattern;
+  return k;
+}
+
+}  // namespace aa::http

@@ -1,0 +1,52 @@
+#pragma once
+/// Fan-out of domain events to the `/events` WebSocket clients. A new client
+/// first receives a snapshot of the active calls, then every event's envelope
+/// in publish order. Each envelope is formatted once and the same text goes to
+/// every client. A client that cannot keep up overflows its bounded queue in
+/// the net layer and is closed there (1008); the hub counts those drops.
+/// Single-threaded: use it on the io thread that runs the domain.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "calls/model.hpp"
+#include "net/http_types.hpp"
+
+namespace aa::sinks {
+
+class EventHub final : public calls::EventSink {
+ public:
+  using SnapshotSource = std::function<std::vector<calls::CallRecord>()>;
+
+  EventHub();
+  ~EventHub() override;
+  EventHub(const EventHub&) = delete;
+  EventHub& operator=(const EventHub&) = delete;
+
+  /// Where the snapshot for new clients comes from (the CallManager's active calls).
+  void set_snapshot_source(SnapshotSource source);
+
+  /// calls::EventSink: send the event's envelope to every client.
+  void publish(const calls::DomainEvent& e) override;
+
+  /// Take a freshly opened `/events` connection: snapshot now, events from now on.
+  void add_client(std::shared_ptr<net::WsConnection> conn);
+
+  /// Close every client with `code` (1001 "going away" on shutdown).
+  void close_all(uint16_t code = 1001);
+
+  size_t clients() const;
+  /// Clients closed because their queue overflowed (slow readers).
+  uint64_t dropped() const;
+  /// Messages (envelopes and snapshots) handed to clients.
+  uint64_t sent() const;
+  uint64_t events_published() const;
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace aa::sinks
