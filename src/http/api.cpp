@@ -1,6 +1,7 @@
 #include "http/api.hpp"
 
 #include <filesystem>
+#include <limits>
 #include <system_error>
 
 #include "api/wire.hpp"
@@ -489,7 +490,18 @@ void Api::log_request(const net::Request& req, const net::Response& res,
             static_cast<double>(elapsed.count()) / 1000.0);
 }
 
+namespace {
+// The server checks a declared Content-Length against default_body_limit while it
+// reads the headers, before our per-request limit is asked; a failure there is
+// reported as a malformed request (400). Leave that first check open so the
+// per-request limit decides, and answers 413.
+void open_header_limit(net::ServerOptions& o) {
+  o.default_body_limit = std::numeric_limits<size_t>::max();
+}
+}  // namespace
+
 void Api::configure(net::ServerOptions& o) {
+  open_header_limit(o);
   o.body_limit = [this](const net::Request& req) { return body_limit(req); };
   o.error_response = [](int status, std::string_view message) {
     return protocol_error(status, message);
@@ -499,6 +511,7 @@ void Api::configure(net::ServerOptions& o) {
 }
 
 void Api::configure_deferred(net::ServerOptions& o, const std::unique_ptr<Api>& api) {
+  open_header_limit(o);
   const std::unique_ptr<Api>* holder = &api;
   o.body_limit = [holder](const net::Request& req) -> size_t {
     return *holder ? (*holder)->body_limit(req) : ApiOptions{}.max_json_body;

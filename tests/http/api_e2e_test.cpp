@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 
 #include "http/harness.hpp"
 #include "sinks/webhook_sender.hpp"
@@ -66,6 +68,25 @@ int find_event(const test::WsLog& log, std::string_view type, std::string_view c
       return static_cast<int>(i);
   }
   return -1;
+}
+
+/// Send `request` on a fresh connection and return what comes back until the peer closes.
+awaitable<std::string> raw_exchange(uint16_t port, std::string request) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::ip::tcp::socket sock(ex);
+  const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
+  co_await sock.async_connect(ep, use_awaitable);
+  co_await asio::async_write(sock, asio::buffer(request), use_awaitable);
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    boost::system::error_code ec;
+    size_t n =
+        co_await sock.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
+    out.append(buf, n);
+    if (ec) break;
+  }
+  co_return out;
 }
 
 }  // namespace
@@ -250,9 +271,23 @@ TEST(ApiE2E, BadInputGetsClear4xx) {
     auto up_bad =
         co_await s.call("POST", "/calls/x/play/file", "not a wav at all", "audio/wav", {});
     EXPECT_EQ(up_bad.status, 400);
-    std::string arg7 = std::string(10 * 1024 * 1024 + 1, 'a');
-    auto up_big = co_await s.call("POST", "/calls/x/play/file", arg7, "audio/wav", {});
-    EXPECT_EQ(up_big.status, 413);
+    // Just under the upload limit is read (and judged as a WAV); just over is 413 on the
+    // headers. A raw socket, so the 413 can be read without sending 10 MB first.
+    std::string arg7 = std::string(10 * 1024 * 1024, 'a');
+    auto up_max = co_await s.call("POST", "/calls/x/play/file", arg7, "audio/wav", {});
+    EXPECT_EQ(up_max.status, 400);
+    std::string big_head = co_await raw_exchange(
+        s.port,
+        "POST /calls/x/play/file HTTP/1.1\r\nHost: x\r\nContent-Type: audio/wav\r\n"
+        "Content-Length: 10485761\r\n\r\n");
+    EXPECT_EQ(big_head.substr(0, 12), "HTTP/1.1 413") << big_head;
+    EXPECT_NE(big_head.find("application/json"), std::string::npos);
+    // A JSON route has a 64 KiB limit.
+    std::string json_head = co_await raw_exchange(
+        s.port,
+        "POST /calls HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Content-Length: 65537\r\n\r\n");
+    EXPECT_EQ(json_head.substr(0, 12), "HTTP/1.1 413") << json_head;
   });
 }
 
@@ -342,6 +377,9 @@ TEST(ApiE2E, InboundCallAnswerDtmfHangupEventsAndWebhooks) {
     for (const auto& t : seq_types)
       if (at < expected_order.size() && t == expected_order[at]) ++at;
     EXPECT_EQ(at, expected_order.size()) << joined;
+    // Exactly, as the domain emits it today (the last state change is to "ended").
+    EXPECT_EQ(joined,
+              "call.created call.state_changed call.dtmf call.dtmf call.state_changed call.ended ");
     EXPECT_EQ(seq_types.back(), "call.ended") << joined;
 
     // Ended calls stay readable.
@@ -379,6 +417,7 @@ TEST(ApiE2E, InboundCallAnswerDtmfHangupEventsAndWebhooks) {
     for (const auto& n : names)
       if (at < want.size() && n == want[at]) ++at;
     EXPECT_EQ(at, want.size()) << wj;
+    EXPECT_EQ(wj, "call.inbound call.answered call.dtmf call.dtmf call.state_changed call.ended ");
   });
 }
 
