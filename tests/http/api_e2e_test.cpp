@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
+#include <filesystem>
 
 #include "http/harness.hpp"
 #include "sinks/webhook_sender.hpp"
@@ -422,7 +423,12 @@ TEST(ApiE2E, InboundCallAnswerDtmfHangupEventsAndWebhooks) {
 }
 
 TEST(ApiE2E, OutboundCallMediaRecordingAndHangup) {
-  Service s;
+  const std::string tmp_dir =
+      (std::filesystem::temp_directory_path() / ("aa-http-test-" + random_hex(6))).string();
+  std::filesystem::create_directories(tmp_dir);
+  test::HarnessOptions o;
+  o.temp_dir = tmp_dir;
+  Service s(o);
   s.run(
       [&]() -> awaitable<void> {
         const bool up = co_await s.ready();
@@ -472,10 +478,29 @@ TEST(ApiE2E, OutboundCallMediaRecordingAndHangup) {
         EXPECT_EQ(up_file.status, 200) << up_file.body;
         EXPECT_EQ(json::get_string(body_of(up_file), "status"), "ok");
         EXPECT_FALSE(json::get_string(body_of(up_file), "soundName").empty());
+        // The simulator fetched our /media URL and played it (a failed fetch ends "failed").
+        auto media_played = [&] {
+          for (const auto& m : ws->raw) {
+            auto d = json::parse(m);
+            if (!d || json::get_string(*d, "type") != "call.playback_finished") continue;
+            const auto* data = json::find(*d, "data");
+            if (data && json::get_string(*data, "media").find("/media/") != std::string_view::npos)
+              return true;
+          }
+          return false;
+        };
+        const bool fetched = co_await test::until(media_played);
+        EXPECT_TRUE(fetched);
+        for (const auto& m : ws->raw) {
+          if (m.find("call.playback_finished") != std::string::npos &&
+              m.find("/media/") != std::string::npos) {
+            EXPECT_EQ(m.find("\"failed\""), std::string::npos) << m;
+          }
+        }
 
         std::string arg17 = "/calls/" + id + "/record";
         auto rec =
-            co_await s.post(arg17, R"({"name":"e2e-rec","format":"wav","maxDurationSeconds":2})");
+            co_await s.post(arg17, R"({"name":"e2e-rec","format":"wav","maxDurationSeconds":300})");
         EXPECT_EQ(rec.status, 201) << rec.body;
         EXPECT_EQ(json::get_string(body_of(rec), "recordingName"), "e2e-rec");
         std::string arg18 = "/calls/" + id + "/record";
@@ -500,6 +525,10 @@ TEST(ApiE2E, OutboundCallMediaRecordingAndHangup) {
         EXPECT_EQ(file.status, 200);
         EXPECT_EQ(file.content_type, "audio/wav");
         EXPECT_EQ(file.body.substr(0, 4), "RIFF");
+        // The download's temporary file is gone once the response was written.
+        const bool cleaned =
+            co_await test::until([&] { return std::filesystem::is_empty(tmp_dir); });
+        EXPECT_TRUE(cleaned);
         auto copy =
             co_await s.post("/recordings/e2e-rec/copy", R"({"destinationName":"e2e-copy"})");
         EXPECT_EQ(copy.status, 201) << copy.body;
@@ -528,6 +557,8 @@ TEST(ApiE2E, OutboundCallMediaRecordingAndHangup) {
         EXPECT_EQ(late.status, 409) << late.body;
       },
       std::chrono::seconds(60));
+  std::error_code ec;
+  std::filesystem::remove_all(tmp_dir, ec);
 }
 
 TEST(ApiE2E, OriginateUnknownEndpointIs404) {

@@ -39,6 +39,7 @@ struct HarnessOptions {
   bool webhooks = true;
   size_t ws_max_queue = 1024;
   std::vector<sim::EndpointConfig> endpoints;  // empty: the simulator's defaults
+  std::string temp_dir;                        // Api's download dir (empty: system temp)
 };
 
 /// One message received on /events, parsed.
@@ -104,6 +105,7 @@ class Service {
     http::ApiOptions ao;
     ao.api_key = opts_.api_key;
     ao.access_log = false;
+    ao.temp_dir = opts_.temp_dir;
     api = std::make_unique<http::Api>(*manager, *media, *hub, ao);
     api->attach(*server);
 
