@@ -458,8 +458,12 @@ TEST_F(Fidelity, RecordingsAndBridge) {
     EXPECT_EQ(r.status, 201);
     check_body(r, "LiveRecording");
     EXPECT_TRUE(co_await Harness::wait_event(ev, "RecordingFinished", "rl-maxdur-04nyf"));
-    expect_same(trace_item(limits, "rl-maxdur-04nyf"), sim_item(*ev, "rl-maxdur-04nyf"),
-                "maxDuration");
+    {
+      // The trace records this name twice (later with ifExists=append): the first run.
+      auto want = trace_item(limits, "rl-maxdur-04nyf");
+      want.resize(std::min<size_t>(want.size(), 2));
+      expect_same(want, sim_item(*ev, "rl-maxdur-04nyf"), "maxDuration");
+    }
     r = co_await h.ari("GET", "/recordings/stored/rl-maxdur-04nyf");
     check_body(r, "StoredRecording");
     r = co_await h.ari("POST",
