@@ -719,8 +719,10 @@ TEST_F(RestClientTest, UnavailableWhenNothingListens) {
     FakeAri gone(io);
     port = gone.port();
     gone.close();
+    // Let the server's accept loop see the closed acceptor before the server is
+    // destroyed (net::HttpServer must outlive its pending accept).
+    test::run_for(io, 20ms);
   }
-  test::run_for(io, 20ms);
   RestClient client(io.get_executor(), "http://127.0.0.1:" + std::to_string(port), "u", "p", 1s);
   auto r = await(io, [&] { return client.get_channel("c1"); });
   EXPECT_EQ(r.error.kind, AriError::Kind::unavailable) << describe(r.error);
