@@ -57,8 +57,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     return Response::json(status, json::object_with("error", message));
   }
 
-  awaitable<void> accept_loop() {
-    auto self = shared_from_this();
+  // `self` is a parameter, not a local: a coroutine starts lazily, and the
+  // server may be destroyed before the first resume.
+  awaitable<void> accept_loop(std::shared_ptr<Impl> self) {
     while (accepting) {
       boost::system::error_code ec;
       tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
@@ -70,7 +71,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         continue;
       }
       sock.set_option(tcp::no_delay(true), ec);
-      spawn(io.get_executor(), session(std::move(sock)), "http session");
+      spawn(io.get_executor(), session(self, std::move(sock)), "http session");
     }
   }
 
@@ -113,8 +114,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     co_return !ec;
   }
 
-  awaitable<void> session(tcp::socket sock) {
-    auto self = shared_from_this();
+  awaitable<void> session(std::shared_ptr<Impl> self, tcp::socket sock) {
+    (void)self;
     std::string remote;
     {
       boost::system::error_code ec;
@@ -266,7 +267,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     if (ec) co_return;
     websockets.push_back(peer);
     if (ws_open) ws_open(peer, req);
-    co_await peer->read_loop();
+    co_await peer->read_loop(peer);
     std::erase_if(websockets, [](const auto& w) { return w.expired(); });
   }
 };
@@ -301,7 +302,7 @@ uint16_t HttpServer::start() {
   im.bound_port = im.acceptor.local_endpoint().port();
   im.accepting = true;
   im.draining = false;
-  spawn(im.io.get_executor(), im.accept_loop(), "http accept");
+  spawn(im.io.get_executor(), im.accept_loop(impl_), "http accept");
   return im.bound_port;
 }
 

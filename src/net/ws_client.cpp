@@ -58,7 +58,7 @@ awaitable<WsConnectResult> handshake(std::shared_ptr<detail::WsPeer<NextLayer>> 
   beast::get_lowest_layer(ws).expires_never();
   out.http_status = 101;
   out.connection = peer;
-  spawn(peer->stream().get_executor(), peer->read_loop(), "websocket client reader");
+  spawn(peer->stream().get_executor(), peer->read_loop(peer), "websocket client reader");
   co_return out;
 }
 

@@ -64,8 +64,9 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
   size_t queued() const override { return queue_.size(); }
 
   /// Reads until the connection ends; then fires on_close once.
-  awaitable<void> read_loop() {
-    auto self = this->shared_from_this();
+  // `self` keeps the peer alive: coroutines start lazily, so it must be a parameter.
+  awaitable<void> read_loop(std::shared_ptr<WsPeer> self) {
+    (void)self;
     beast::flat_buffer buffer;
     for (;;) {
       boost::system::error_code ec;
@@ -90,11 +91,11 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
   void start_writer() {
     if (writing_) return;
     writing_ = true;
-    spawn(ws_.get_executor(), write_loop(), "websocket writer");
+    spawn(ws_.get_executor(), write_loop(this->shared_from_this()), "websocket writer");
   }
 
-  awaitable<void> write_loop() {
-    auto self = this->shared_from_this();
+  awaitable<void> write_loop(std::shared_ptr<WsPeer> self) {
+    (void)self;
     while (open_ && !queue_.empty()) {
       std::string msg = std::move(queue_.front());
       queue_.pop_front();
