@@ -147,6 +147,13 @@ TEST(ApiE2E, AuthOnHttpAndWebSocket) {
     std::vector<net::Header> arg1 = {{"X-API-Key", "nope"}};
     auto wrong = co_await s.call("GET", "/calls", {}, {}, arg1);
     EXPECT_EQ(wrong.status, 401);
+    // Media files are fetched by Asterisk without a key: the long token is their secret.
+    auto media =
+        co_await s.call("GET", "/media/0123456789abcdef0123456789abcdef/x.wav", {}, {}, {});
+    EXPECT_EQ(media.status, 404);
+    auto media_post =
+        co_await s.call("POST", "/media/0123456789abcdef0123456789abcdef/x.wav", {}, {}, {});
+    EXPECT_EQ(media_post.status, 401);
     auto unknown = co_await s.call("GET", "/no-such-route", {}, {}, {});
     EXPECT_EQ(unknown.status, 401);  // auth first: routes are not revealed
     std::vector<net::Header> arg2 = {{"X-API-Key", "k3y"}};
