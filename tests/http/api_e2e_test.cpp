@@ -684,3 +684,31 @@ TEST(ApiE2E, TransferAnswersAndTimesOut) {
       },
       std::chrono::seconds(60));
 }
+
+TEST(ApiE2E, AriOutageDegradesHealthAndCallRoutesAnswer503) {
+  Service s;
+  s.run([&]() -> awaitable<void> {
+    const bool up = co_await s.ready();
+    EXPECT_TRUE(up);
+    auto fault =
+        co_await s.sim("POST", "/faults", R"({"dropEventSockets":true,"refuseConnectionsMs":400})");
+    EXPECT_LT(fault.status, 300) << fault.body;
+    const bool down = co_await test::until([&] { return !s.manager->ari_connected(); });
+    EXPECT_TRUE(down);
+    auto h = co_await s.get("/health");
+    EXPECT_EQ(h.status, 200);
+    auto hd = body_of(h);
+    EXPECT_EQ(json::get_string(hd, "status"), "degraded");
+    EXPECT_FALSE(json::get_bool(hd, "ari", true));
+    auto c = co_await s.post("/calls", R"({"endpoint":"PJSIP/1001"})");
+    EXPECT_EQ(c.status, 503) << c.body;
+    EXPECT_EQ(c.content_type, "application/json");
+    // Validation still comes first: bad input is a 400 even during an outage.
+    auto bad = co_await s.post("/calls", R"({"endpoint":7})");
+    EXPECT_EQ(bad.status, 400);
+    const bool back = co_await test::until([&] { return s.manager->ari_connected(); }, 10000);
+    EXPECT_TRUE(back);
+    auto h2 = co_await s.get("/health");
+    EXPECT_EQ(json::get_string(body_of(h2), "status"), "ok");
+  });
+}
