@@ -47,6 +47,9 @@ uint16_t Service::start() {
   so.host = cfg_.api_host;
   so.port = cfg_.api_port;
   so.server_header = "asterisk-api";
+  // Body limits, JSON protocol errors and the access log come from the Api,
+  // which is built after the server (its port goes into MEDIA_BASE_URL).
+  http::Api::configure_deferred(so, api_);
   server_ = std::make_unique<net::HttpServer>(io_, so);
   port_ = server_->start();
   if (cfg_.media_base_url.empty()) cfg_.media_base_url = "http://127.0.0.1:" + std::to_string(port_);

@@ -141,7 +141,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (draining) break;
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
-      parser.body_limit(opts.default_body_limit);
+      // No body limit while reading the headers: the per-request limit is decided
+      // on them below, and an oversized Content-Length must be a 413, not a 400.
+      parser.body_limit(boost::none);
       stream.expires_after(first ? opts.header_timeout : opts.idle_timeout);
       first = false;
       boost::system::error_code ec;

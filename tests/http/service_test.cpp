@@ -68,12 +68,9 @@ TEST(ServiceWiring, RoutesAuthAndEventsThroughTheRealService) {
   });
 }
 
-// Needs app::Service to install the Api's ServerOptions hooks
-// (http::Api::configure_deferred(so, api_) before constructing the HttpServer):
-// without them uploads over 1 MB are refused as malformed (400), JSON bodies
-// are not limited to 64 KiB, protocol errors are not in our JSON shape, and
-// there is no access log.
-TEST(ServiceWiring, DISABLED_BodyLimitsAndProtocolErrorsNeedTheApiHooks) {
+// The Service installs the Api's ServerOptions hooks: 10 MB uploads, 64 KiB
+// JSON bodies, protocol errors in our JSON shape.
+TEST(ServiceWiring, BodyLimitsAndProtocolErrorsUseTheApiHooks) {
   asio::io_context io;
   app::Service svc(io, test_config());
   const uint16_t port = svc.start();
