@@ -3,6 +3,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <limits>
 #include <unordered_set>
 
 #include "common/json.hpp"
@@ -143,7 +144,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
       // No body limit while reading the headers: the per-request limit is decided
       // on them below, and an oversized Content-Length must be a 413, not a 400.
-      parser.body_limit(boost::none);
+      // (Not boost::none: Beast 1.74 compares a known length against an empty optional as "over".)
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       stream.expires_after(first ? opts.header_timeout : opts.idle_timeout);
       first = false;
       boost::system::error_code ec;
