@@ -1,4 +1,6 @@
 // asterisk-api: configuration, wiring and signals. Nothing else.
+#include <sys/resource.h>
+
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <iostream>
@@ -21,6 +23,17 @@ void print_help() {
                "directory (the environment wins):\n\n"
             << aa::app::describe_variables()
             << "\nWithout ARI_URL an embedded simulated Asterisk is started on 127.0.0.1.\n";
+}
+
+/// Each /events client, HTTP client and ARI connection is a descriptor; the
+/// usual soft limit of 1024 is too low for a thousand clients. Raise it to
+/// the hard limit, as servers commonly do.
+void raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  const rlim_t wanted = rl.rlim_max == RLIM_INFINITY ? 1 << 20 : rl.rlim_max;
+  rl.rlim_cur = wanted;
+  setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 }  // namespace
@@ -56,6 +69,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   aa::log::configure(cfg->log_level, cfg->log_format);
+  raise_fd_limit();
 
   asio::io_context io(1);
   aa::app::Service service(io, *cfg);

@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "http/api.hpp"
 #include "media/media_store.hpp"
+#include "metrics/service_metrics.hpp"
 #include "net/http_server.hpp"
 #include "sim/simulator.hpp"
 #include "sinks/event_hub.hpp"
@@ -60,6 +61,11 @@ uint16_t Service::start() {
   ro.password = cfg_.ari_password;
   ro.request_timeout = cfg_.ari_timeout;
   ari_ = std::make_unique<ari::RestClient>(io_.get_executor(), ro);
+  metrics_ = std::make_unique<metrics::ServiceMetrics>();
+  ari_->set_observer([m = metrics_.get()](std::string_view op, int status,
+                                          std::chrono::microseconds us) {
+    m->observe_ari(op, status, us);
+  });
 
   media_ = std::make_unique<media::MediaStore>();
   hub_ = std::make_unique<sinks::EventHub>();
@@ -71,6 +77,7 @@ uint16_t Service::start() {
   fan_out_ = std::make_unique<sinks::FanOut>();
   fan_out_->add(*hub_);
   if (webhooks_->enabled()) fan_out_->add(*webhooks_);
+  fan_out_->add(*metrics_);
 
   calls::CallManagerOptions co;
   co.app = cfg_.ari_app;
@@ -80,6 +87,11 @@ uint16_t Service::start() {
 
   http::ApiOptions ao;
   ao.api_key = cfg_.api_key;
+  ao.metrics_text = [this] { return metrics_text(); };
+  ao.on_request_done = [m = metrics_.get()](const net::Request& req, const net::Response& res,
+                                            std::chrono::microseconds us) {
+    m->observe_http(req.method, req.route, res.status, us);
+  };
   api_ = std::make_unique<http::Api>(*calls_, *media_, *hub_, ao);
   api_->attach(*server_);
 
@@ -111,6 +123,23 @@ uint16_t Service::start() {
   log::info("asterisk-api {} listening on http://{}:{} (auth {})", AA_VERSION, cfg_.api_host, port_,
             cfg_.api_key.empty() ? "off" : "on");
   return port_;
+}
+
+std::string Service::metrics_text() const {
+  metrics::Gauges g;
+  g.ari_connected = calls_->ari_connected();
+  g.ari_reconnects = events_ ? events_->reconnects() : 0;
+  g.active_calls = calls_->active_count();
+  g.event_clients = hub_->clients();
+  g.event_clients_dropped = hub_->dropped();
+  g.events_published = hub_->events_published();
+  g.webhooks_enabled = webhooks_->enabled();
+  const auto ws = webhooks_->stats();
+  g.webhook_delivered = ws.delivered;
+  g.webhook_failed = ws.failed;
+  g.webhook_dropped = ws.dropped;
+  g.webhook_queued = ws.queued;
+  return metrics_->render(g, metrics::read_process_stats());
 }
 
 awaitable<void> Service::shutdown() {

@@ -30,6 +30,9 @@ class HttpServer;
 namespace aa::http {
 class Api;
 }
+namespace aa::metrics {
+class ServiceMetrics;
+}
 namespace aa::sim {
 class SimThread;
 }
@@ -61,12 +64,16 @@ class Service {
   ari::EventStream& events() { return *events_; }
   net::HttpServer& server() { return *server_; }
   http::Api& api() { return *api_; }
+  /// The `GET /metrics` text as it would be scraped now.
+  std::string metrics_text() const;
 
  private:
   asio::io_context& io_;
   Config cfg_;
   uint16_t port_ = 0;
   std::unique_ptr<sim::SimThread> sim_;
+  // Declared early so it outlives everything that reports to it.
+  std::unique_ptr<metrics::ServiceMetrics> metrics_;
   std::unique_ptr<net::HttpServer> server_;
   std::unique_ptr<ari::RestClient> ari_;
   std::unique_ptr<ari::EventStream> events_;

@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "common/util.hpp"
 #include "http/errors.hpp"
+#include "http/openapi.hpp"
 #include "http/validation.hpp"
 #include "media/media_store.hpp"
 #include "sinks/event_hub.hpp"
@@ -382,6 +383,21 @@ struct Api::Handlers {
     co_return r;
   }
 
+  static awaitable<net::Response> openapi(Api&, Req&, const P&) {
+    co_return net::Response::json(200, std::string(openapi_json()));
+  }
+
+  static awaitable<net::Response> metrics(Api& api, Req&, const P&) {
+    if (!api.opts_.metrics_text)
+      co_return to_response(Error(ErrorCode::not_found, "Metrics are not enabled"));
+    net::Response r;
+    r.status = 200;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = api.opts_.metrics_text();
+    r.headers.push_back({"Cache-Control", "no-store"});
+    co_return r;
+  }
+
   static awaitable<net::Response> events_without_upgrade(Api&, Req&, const P&) {
     net::Response r = protocol_error(426, "GET /events needs a WebSocket upgrade");
     r.headers.push_back({"Upgrade", "websocket"});
@@ -413,6 +429,8 @@ void Api::build_routes() {
   r.add("GET", "/", "API overview with all available endpoints", bind(&H::index));
   r.add("GET", "/health", "Health check: ARI connection status, active call count",
         bind(&H::health));
+  r.add("GET", "/metrics", "Prometheus metrics (text exposition format)", bind(&H::metrics));
+  r.add("GET", "/openapi.json", "OpenAPI 3.1 document of this API", bind(&H::openapi));
   r.add("GET", "/endpoints", "List SIP/PJSIP endpoints known to Asterisk", bind(&H::endpoints));
   r.add("GET", "/calls", "List active calls", bind(&H::list_calls));
   r.add("POST", "/calls", "Originate an outbound call", bind(&H::originate));
@@ -450,7 +468,12 @@ awaitable<net::Response> Api::handle(net::Request& req) {
   const bool read_only = req.method == "GET" || req.method == "HEAD";
   const bool open = read_only && (req.path == "/" || is_media_path(req.path));
   if (!open) {
-    if (auto refused = auth_.check(req)) co_return std::move(*refused);
+    if (auto refused = auth_.check(req)) {
+      // Label the refusal with its route for metrics (the router never sees it).
+      auto m = router_.match(req.method, req.path);
+      if (m.route) req.route = m.route->pattern;
+      co_return std::move(*refused);
+    }
   }
   net::Response res;
   try {
@@ -483,11 +506,12 @@ void Api::open_websocket(std::shared_ptr<net::WsConnection> conn, const net::Req
   hub_.add_client(std::move(conn));
 }
 
-void Api::log_request(const net::Request& req, const net::Response& res,
-                      std::chrono::microseconds elapsed) const {
-  if (!opts_.access_log) return;
-  log::info("{} {} {} {:.1f}ms", req.method, redact_target(req.target), res.status,
-            static_cast<double>(elapsed.count()) / 1000.0);
+void Api::request_done(const net::Request& req, const net::Response& res,
+                       std::chrono::microseconds elapsed) const {
+  if (opts_.access_log)
+    log::info("{} {} {} {:.1f}ms", req.method, redact_target(req.target), res.status,
+              static_cast<double>(elapsed.count()) / 1000.0);
+  if (opts_.on_request_done) opts_.on_request_done(req, res, elapsed);
 }
 
 namespace {
@@ -507,7 +531,7 @@ void Api::configure(net::ServerOptions& o) {
     return protocol_error(status, message);
   };
   o.on_complete = [this](const net::Request& req, const net::Response& res,
-                         std::chrono::microseconds us) { log_request(req, res, us); };
+                         std::chrono::microseconds us) { request_done(req, res, us); };
 }
 
 void Api::configure_deferred(net::ServerOptions& o, const std::unique_ptr<Api>& api) {
@@ -521,7 +545,7 @@ void Api::configure_deferred(net::ServerOptions& o, const std::unique_ptr<Api>& 
   };
   o.on_complete = [holder](const net::Request& req, const net::Response& res,
                            std::chrono::microseconds us) {
-    if (*holder) (*holder)->log_request(req, res, us);
+    if (*holder) (*holder)->request_done(req, res, us);
   };
 }
 

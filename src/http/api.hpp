@@ -4,6 +4,7 @@
 /// the access log. Handlers are thin: validate → call the domain → map the result.
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,11 @@ struct ApiOptions {
   /// Where recordings are downloaded before they are streamed (empty: the system temp dir).
   std::string temp_dir;
   bool access_log = true;
+  /// The `GET /metrics` body in Prometheus text format (unset: 404).
+  std::function<std::string()> metrics_text;
+  /// Told of every answered request (after the access log), e.g. for metrics.
+  std::function<void(const net::Request&, const net::Response&, std::chrono::microseconds)>
+      on_request_done;
 };
 
 class Api {
@@ -57,9 +63,10 @@ class Api {
   std::optional<net::Response> check_websocket(const net::Request& req) const;
   /// A new `/events` client: handed to the EventHub (snapshot, then events).
   void open_websocket(std::shared_ptr<net::WsConnection> conn, const net::Request& req);
-  /// One access-log line (method, target with api_key redacted, status, ms).
-  void log_request(const net::Request& req, const net::Response& res,
-                   std::chrono::microseconds elapsed) const;
+  /// A request was answered: one access-log line (method, target with api_key
+  /// redacted, status, ms), then `on_request_done`.
+  void request_done(const net::Request& req, const net::Response& res,
+                    std::chrono::microseconds elapsed) const;
 
   /// Install the hooks that live in ServerOptions (body limit, JSON protocol
   /// errors, access log) — call before constructing the HttpServer.

@@ -87,6 +87,7 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
 awaitable<net::Response> Router::dispatch(net::Request& req) const {
   Match m = match(req.method, req.path);
   if (m.route) {
+    req.route = m.route->pattern;
     net::Response r = co_await m.route->handler(req, m.params);
     co_return r;
   }

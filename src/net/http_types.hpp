@@ -26,6 +26,9 @@ struct Request {
   std::vector<Header> headers;
   std::string body;
   std::string remote;  // peer address, for logs
+  /// The route pattern that matched ("/calls/:id"), set by the router; for
+  /// metrics and logs, whose labels must not contain ids.
+  std::string route;
 
   /// Case-insensitive header lookup; empty view when absent.
   std::string_view header(std::string_view name) const {

@@ -1,0 +1,199 @@
+#include "metrics/service_metrics.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace aa::metrics {
+
+namespace {
+
+double seconds(std::chrono::microseconds us) {
+  return static_cast<double>(us.count()) / 1e6;
+}
+
+std::string status_class(int status) {
+  if (status <= 0) return "no_response";
+  return std::to_string(status / 100) + "xx";
+}
+
+/// Boot time from /proc/stat, to turn the process's start tick into unix time.
+double boot_time_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string key;
+  while (in >> key) {
+    if (key == "btime") {
+      double t = 0;
+      in >> t;
+      return t;
+    }
+    in.ignore(1 << 20, '\n');
+  }
+  return 0;
+}
+
+}  // namespace
+
+ProcessStats read_process_stats() {
+  ProcessStats p;
+  const long page = sysconf(_SC_PAGESIZE);
+  const long ticks = sysconf(_SC_CLK_TCK);
+  // /proc/self/stat: fields after the parenthesised command name.
+  if (std::ifstream in("/proc/self/stat"); in) {
+    std::string line;
+    std::getline(in, line);
+    const auto close = line.rfind(')');
+    if (close != std::string::npos) {
+      std::istringstream rest(line.substr(close + 2));
+      std::string f[22];
+      for (auto& x : f) rest >> x;
+      // Field numbers per proc(5), counted from 3 (state) = f[0].
+      try {
+        const double utime = std::stod(f[11]), stime = std::stod(f[12]);
+        const double start_ticks = std::stod(f[19]);
+        p.virtual_bytes = std::stoull(f[20]);
+        p.resident_bytes = std::stoull(f[21]) * static_cast<uint64_t>(page);
+        if (ticks > 0) {
+          p.cpu_seconds = (utime + stime) / static_cast<double>(ticks);
+          p.start_time_seconds = boot_time_seconds() + start_ticks / static_cast<double>(ticks);
+        }
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec))
+    ++p.open_fds;
+  if (p.open_fds > 0) --p.open_fds;  // the iterator's own descriptor
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) p.max_fds = rl.rlim_cur;
+  return p;
+}
+
+ServiceMetrics::ServiceMetrics() = default;
+
+void ServiceMetrics::observe_http(std::string_view method, std::string_view route, int status,
+                                  std::chrono::microseconds elapsed) {
+  HttpKey key{std::string(method), route.empty() ? std::string("unmatched") : std::string(route)};
+  auto& s = http_[key];
+  s.latency.observe(seconds(elapsed));
+  ++s.by_status[status];
+}
+
+void ServiceMetrics::observe_ari(std::string_view operation, int status,
+                                 std::chrono::microseconds elapsed) {
+  auto it = ari_.find(operation);
+  if (it == ari_.end()) it = ari_.emplace(std::string(operation), AriSeries{}).first;
+  it->second.latency.observe(seconds(elapsed));
+  ++it->second.by_outcome[status_class(status)];
+}
+
+void ServiceMetrics::publish(const calls::DomainEvent& e) {
+  if (!e.call) return;
+  const std::string direction(calls::to_string(e.call->direction));
+  if (e.kind == calls::EventKind::call_created) {
+    ++calls_started_[direction];
+  } else if (e.kind == calls::EventKind::call_ended) {
+    // "answered": the call was connected before it ended; "unanswered": it
+    // never was (busy, no answer, failed originate, hung up while ringing).
+    CallKey key{direction, e.call->answered_at_ms > 0 ? "answered" : "unanswered",
+                e.cause.empty() ? e.call->hangup_cause : e.cause};
+    ++calls_ended_[key];
+  }
+}
+
+std::string ServiceMetrics::render(const Gauges& g, const ProcessStats& p) const {
+  TextWriter w;
+  w.family("asterisk_api_info", "gauge", "Version of the running service (value is always 1).")
+      .sample("asterisk_api_info", {{"version", AA_VERSION}, {"git", AA_GIT_HASH}}, 1);
+
+  // ---- ARI ----
+  w.family("asterisk_api_ari_connected", "gauge",
+           "1 while the ARI events WebSocket is connected, 0 otherwise.")
+      .sample("asterisk_api_ari_connected", g.ari_connected ? 1 : 0);
+  w.family("asterisk_api_ari_reconnects_total", "counter",
+           "Times the ARI events WebSocket was re-established after a loss.")
+      .sample("asterisk_api_ari_reconnects_total", static_cast<double>(g.ari_reconnects));
+  w.family("asterisk_api_ari_requests_total", "counter",
+           "ARI REST requests by operation and HTTP status class.");
+  for (const auto& [op, s] : ari_)
+    for (const auto& [outcome, n] : s.by_outcome)
+      w.sample("asterisk_api_ari_requests_total", {{"operation", op}, {"status", outcome}},
+               static_cast<double>(n));
+  w.family("asterisk_api_ari_request_duration_seconds", "histogram",
+           "ARI REST request latency by operation.");
+  for (const auto& [op, s] : ari_)
+    w.histogram("asterisk_api_ari_request_duration_seconds", {{"operation", op}}, s.latency);
+
+  // ---- calls ----
+  w.family("asterisk_api_active_calls", "gauge", "Calls not yet ended.")
+      .sample("asterisk_api_active_calls", static_cast<double>(g.active_calls));
+  w.family("asterisk_api_calls_started_total", "counter", "Calls tracked, by direction.");
+  for (const auto& [dir, n] : calls_started_)
+    w.sample("asterisk_api_calls_started_total", {{"direction", dir}}, static_cast<double>(n));
+  w.family("asterisk_api_calls_ended_total", "counter",
+           "Calls ended, by direction, outcome (answered/unanswered) and hangup cause.");
+  for (const auto& [k, n] : calls_ended_)
+    w.sample("asterisk_api_calls_ended_total",
+             {{"direction", k.direction}, {"outcome", k.outcome}, {"cause", k.cause}},
+             static_cast<double>(n));
+
+  // ---- HTTP ----
+  w.family("asterisk_api_http_requests_total", "counter",
+           "HTTP requests by method, route template and status.");
+  for (const auto& [k, s] : http_)
+    for (const auto& [status, n] : s.by_status) {
+      const std::string code = std::to_string(status);
+      w.sample("asterisk_api_http_requests_total",
+               {{"method", k.method}, {"route", k.route}, {"status", code}},
+               static_cast<double>(n));
+    }
+  w.family("asterisk_api_http_request_duration_seconds", "histogram",
+           "HTTP request latency (headers read to response written) by method and route.");
+  for (const auto& [k, s] : http_)
+    w.histogram("asterisk_api_http_request_duration_seconds",
+                {{"method", k.method}, {"route", k.route}}, s.latency);
+
+  // ---- sinks ----
+  w.family("asterisk_api_events_clients", "gauge", "Connected /events WebSocket clients.")
+      .sample("asterisk_api_events_clients", static_cast<double>(g.event_clients));
+  w.family("asterisk_api_events_dropped_clients_total", "counter",
+           "/events clients closed (1008) because they did not keep up.")
+      .sample("asterisk_api_events_dropped_clients_total",
+              static_cast<double>(g.event_clients_dropped));
+  w.family("asterisk_api_events_published_total", "counter", "Events published to the stream.")
+      .sample("asterisk_api_events_published_total", static_cast<double>(g.events_published));
+  w.family("asterisk_api_webhook_enabled", "gauge", "1 when WEBHOOK_URL is set.")
+      .sample("asterisk_api_webhook_enabled", g.webhooks_enabled ? 1 : 0);
+  w.family("asterisk_api_webhook_deliveries_total", "counter", "Webhook POSTs answered with 2xx.")
+      .sample("asterisk_api_webhook_deliveries_total", static_cast<double>(g.webhook_delivered));
+  w.family("asterisk_api_webhook_failures_total", "counter",
+           "Webhook events given up after the retry.")
+      .sample("asterisk_api_webhook_failures_total", static_cast<double>(g.webhook_failed));
+  w.family("asterisk_api_webhook_dropped_total", "counter",
+           "Webhook events evicted from the full queue.")
+      .sample("asterisk_api_webhook_dropped_total", static_cast<double>(g.webhook_dropped));
+  w.family("asterisk_api_webhook_queue_depth", "gauge", "Webhook events waiting to be sent.")
+      .sample("asterisk_api_webhook_queue_depth", static_cast<double>(g.webhook_queued));
+
+  // ---- process (the standard names) ----
+  w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")
+      .sample("process_resident_memory_bytes", static_cast<double>(p.resident_bytes));
+  w.family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.")
+      .sample("process_virtual_memory_bytes", static_cast<double>(p.virtual_bytes));
+  w.family("process_open_fds", "gauge", "Open file descriptors.")
+      .sample("process_open_fds", static_cast<double>(p.open_fds));
+  w.family("process_max_fds", "gauge", "Limit on open file descriptors.")
+      .sample("process_max_fds", static_cast<double>(p.max_fds));
+  w.family("process_cpu_seconds_total", "counter", "User and system CPU time spent.")
+      .sample("process_cpu_seconds_total", p.cpu_seconds);
+  w.family("process_start_time_seconds", "gauge", "Start time of the process (unix seconds).")
+      .sample("process_start_time_seconds", p.start_time_seconds);
+  return w.take();
+}
+
+}  // namespace aa::metrics

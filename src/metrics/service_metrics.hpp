@@ -1,0 +1,88 @@
+#pragma once
+/// What `GET /metrics` reports. Counters and histograms are fed as things
+/// happen (HTTP requests, ARI requests, domain events); gauges are read from
+/// their owners at scrape time (`Gauges`), so nothing is counted twice.
+/// Single-threaded: every call is made on the service's io thread.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <tuple>
+
+#include "calls/model.hpp"
+#include "metrics/prometheus.hpp"
+
+namespace aa::metrics {
+
+/// Values owned elsewhere, read when /metrics is scraped.
+struct Gauges {
+  bool ari_connected = false;
+  uint64_t ari_reconnects = 0;
+  size_t active_calls = 0;
+  size_t event_clients = 0;
+  uint64_t event_clients_dropped = 0;
+  uint64_t events_published = 0;
+  bool webhooks_enabled = false;
+  uint64_t webhook_delivered = 0;
+  uint64_t webhook_failed = 0;
+  uint64_t webhook_dropped = 0;
+  size_t webhook_queued = 0;
+};
+
+/// The process's own figures from /proc (Linux); zero where unavailable.
+struct ProcessStats {
+  uint64_t resident_bytes = 0;
+  uint64_t virtual_bytes = 0;
+  uint64_t open_fds = 0;
+  uint64_t max_fds = 0;
+  double cpu_seconds = 0;
+  double start_time_seconds = 0;  // unix time
+};
+ProcessStats read_process_stats();
+
+class ServiceMetrics final : public calls::EventSink {
+ public:
+  ServiceMetrics();
+
+  /// One HTTP request answered. `route` is the matched pattern ("/calls/:id"),
+  /// empty when nothing matched (reported as "unmatched" to bound the label set).
+  void observe_http(std::string_view method, std::string_view route, int status,
+                    std::chrono::microseconds elapsed);
+  /// One ARI REST operation finished (status 0: no answer).
+  void observe_ari(std::string_view operation, int status, std::chrono::microseconds elapsed);
+  /// Domain events: calls started / ended by direction and outcome.
+  void publish(const calls::DomainEvent& e) override;
+
+  /// The exposition text, with the gauges and process figures given.
+  std::string render(const Gauges& g, const ProcessStats& p) const;
+
+ private:
+  struct HttpKey {
+    std::string method, route;
+    bool operator<(const HttpKey& o) const {
+      return std::tie(method, route) < std::tie(o.method, o.route);
+    }
+  };
+  struct HttpSeries {
+    Histogram latency{latency_buckets()};
+    std::map<int, uint64_t> by_status;
+  };
+  struct AriSeries {
+    Histogram latency{latency_buckets()};
+    std::map<std::string, uint64_t> by_outcome;  // "2xx", "4xx", "5xx", "no_response"
+  };
+  struct CallKey {
+    std::string direction, outcome, cause;
+    bool operator<(const CallKey& o) const {
+      return std::tie(direction, outcome, cause) < std::tie(o.direction, o.outcome, o.cause);
+    }
+  };
+
+  std::map<HttpKey, HttpSeries> http_;
+  std::map<std::string, AriSeries, std::less<>> ari_;
+  std::map<std::string, uint64_t, std::less<>> calls_started_;  // by direction
+  std::map<CallKey, uint64_t> calls_ended_;
+};
+
+}  // namespace aa::metrics
