@@ -11,7 +11,6 @@
 #include "common/util.hpp"
 #include "http/errors.hpp"
 #include "http/openapi.hpp"
-#include "http/openapi.hpp"
 #include "http/validation.hpp"
 #include "media/media_store.hpp"
 #include "sinks/event_hub.hpp"
@@ -399,10 +398,6 @@ struct Api::Handlers {
     co_return r;
   }
 
-  static awaitable<net::Response> openapi(Api&, Req&, const P&) {
-    co_return net::Response::json(200, std::string(openapi_json()));
-  }
-
   static awaitable<net::Response> events_without_upgrade(Api&, Req&, const P&) {
     net::Response r = protocol_error(426, "GET /events needs a WebSocket upgrade");
     r.headers.push_back({"Upgrade", "websocket"});
@@ -435,7 +430,6 @@ void Api::build_routes() {
   r.add("GET", "/health", "Health check: ARI connection status, active call count",
         bind(&H::health));
   r.add("GET", "/metrics", "Prometheus metrics (text exposition format)", bind(&H::metrics));
-  r.add("GET", "/openapi.json", "OpenAPI 3.1 document of this API", bind(&H::openapi));
   r.add("GET", "/openapi.json", "OpenAPI 3.1 document of this API", bind(&H::openapi));
   r.add("GET", "/endpoints", "List SIP/PJSIP endpoints known to Asterisk", bind(&H::endpoints));
   r.add("GET", "/calls", "List active calls", bind(&H::list_calls));
