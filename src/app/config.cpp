@@ -41,7 +41,7 @@ constexpr Var kVars[] = {
     {"ARI_APP", "Stasis application name, default openclaw-voice"},
     {"ARI_TIMEOUT_MS", "how long to wait for an ARI answer, default 10000"},
     {"API_HOST", "address to listen on, default 0.0.0.0"},
-    {"API_PORT", "port to listen on, default 3456"},
+    {"API_PORT", "port to listen on, default 3456; 0 = any free port (logged at start)"},
     {"API_KEY", "API key required on every request but GET / (empty: auth off)"},
     {"WEBHOOK_URL", "where to POST call events (alias OPENCLAW_WEBHOOK_URL; empty: off)"},
     {"WEBHOOK_SECRET", "if set, webhooks carry X-Signature: sha256=<HMAC of the body>"},
@@ -135,7 +135,7 @@ Outcome<Config> load_config(const Environment& env) {
   if (auto v = get("API_HOST"); !v.empty()) c.api_host = v;
   if (auto v = get("API_PORT"); !v.empty()) {
     int64_t n;
-    if (!parse_int(v, 1, 65535, n)) return bad("API_PORT", "must be a port number from 1 to 65535");
+    if (!parse_int(v, 0, 65535, n)) return bad("API_PORT", "must be a port number from 0 to 65535");
     c.api_port = static_cast<uint16_t>(n);
   }
   c.api_key = get("API_KEY");
