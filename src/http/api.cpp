@@ -486,10 +486,13 @@ awaitable<net::Response> Api::handle(net::Request& req) {
 }
 
 size_t Api::body_limit(const net::Request& req) const {
-  if (req.method == "POST") {
-    auto segs = split_path(req.path);
-    if (segs.size() == 4 && segs[0] == "calls" && segs[2] == "play" && segs[3] == "file")
-      return opts_.max_upload;
+  // POST /calls/:id/play/file, checked without allocating (every request asks).
+  constexpr std::string_view prefix = "/calls/", suffix = "/play/file";
+  const std::string_view path = req.path;
+  if (req.method == "POST" && path.size() > prefix.size() + suffix.size() &&
+      path.starts_with(prefix) && path.ends_with(suffix)) {
+    const auto id = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+    if (id.find('/') == std::string_view::npos) return opts_.max_upload;
   }
   return opts_.max_json_body;
 }
@@ -508,7 +511,7 @@ void Api::open_websocket(std::shared_ptr<net::WsConnection> conn, const net::Req
 
 void Api::request_done(const net::Request& req, const net::Response& res,
                        std::chrono::microseconds elapsed) const {
-  if (opts_.access_log)
+  if (opts_.access_log && spdlog::should_log(spdlog::level::info))
     log::info("{} {} {} {:.1f}ms", req.method, redact_target(req.target), res.status,
               static_cast<double>(elapsed.count()) / 1000.0);
   if (opts_.on_request_done) opts_.on_request_done(req, res, elapsed);

@@ -40,17 +40,40 @@ void Router::add_listing(std::string method, std::string pattern, std::string de
 
 namespace {
 
-bool match_segments(const Route& r, const std::vector<std::string>& segs, PathParams* params) {
-  if (r.segments.size() != segs.size()) return false;
-  for (size_t i = 0; i < segs.size(); ++i) {
+/// The path's segments as views into it (no allocation for the usual depth).
+struct PathSegments {
+  static constexpr size_t kMax = 8;
+  std::string_view items[kMax];
+  size_t count = 0;
+  bool too_deep = false;  // more segments than any route has
+  explicit PathSegments(std::string_view path) {
+    size_t i = 0;
+    while (i <= path.size()) {
+      size_t j = path.find('/', i);
+      if (j == std::string_view::npos) j = path.size();
+      if (j > i) {
+        if (count == kMax) {
+          too_deep = true;
+          return;
+        }
+        items[count++] = path.substr(i, j - i);
+      }
+      i = j + 1;
+    }
+  }
+};
+
+bool match_segments(const Route& r, const PathSegments& segs, PathParams* params) {
+  if (segs.too_deep || r.segments.size() != segs.count) return false;
+  for (size_t i = 0; i < segs.count; ++i) {
     const std::string& p = r.segments[i];
     if (!p.empty() && p[0] == ':') continue;
-    if (p != segs[i]) return false;
+    if (p != segs.items[i]) return false;
   }
   if (params) {
-    for (size_t i = 0; i < segs.size(); ++i)
+    for (size_t i = 0; i < segs.count; ++i)
       if (!r.segments[i].empty() && r.segments[i][0] == ':')
-        params->add(r.segments[i].substr(1), segs[i]);
+        params->add(r.segments[i].substr(1), std::string(segs.items[i]));
   }
   return true;
 }
@@ -60,7 +83,17 @@ bool match_segments(const Route& r, const std::vector<std::string>& segs, PathPa
 Router::Match Router::match(std::string_view method, std::string_view path) const {
   Match m;
   const std::string_view want = method == "HEAD" ? std::string_view("GET") : method;
-  const auto segs = split_path(path);
+  const PathSegments segs(path);
+  // The usual case first: the route for this method, without building the Allow list.
+  for (const auto& r : routes_) {
+    if (!r.handler || r.method != want) continue;
+    if (!match_segments(r, segs, nullptr)) continue;
+    m.route = &r;
+    m.path_known = true;
+    match_segments(r, segs, &m.params);
+    return m;
+  }
+  // No route for this method: is the path known at all (405 with Allow) or not (404)?
   for (const auto& r : routes_) {
     if (!r.handler) continue;
     if (!match_segments(r, segs, nullptr)) continue;
@@ -68,10 +101,6 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
     bool seen = false;
     for (const auto& a : m.allowed) seen |= a == r.method;
     if (!seen) m.allowed.push_back(r.method);
-    if (!m.route && r.method == want) {
-      m.route = &r;
-      match_segments(r, segs, &m.params);
-    }
   }
   if (m.path_known) {
     bool has_get = false, has_head = false;

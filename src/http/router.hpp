@@ -48,7 +48,7 @@ class Router {
     const Route* route = nullptr;  // null: no route for this method
     PathParams params;
     bool path_known = false;           // some route has this path (→ 405 when route is null)
-    std::vector<std::string> allowed;  // methods the path supports
+    std::vector<std::string> allowed;  // methods the path supports (only when route is null)
   };
   /// HEAD is matched as GET.
   Match match(std::string_view method, std::string_view path) const;
