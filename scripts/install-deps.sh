@@ -7,7 +7,7 @@ PACKAGES=(
   libboost-dev libboost-system-dev libssl-dev rapidjson-dev
   libspdlog-dev libfmt-dev libsqlite3-dev
   libgtest-dev libgmock-dev
-  curl python3
+  curl python3 gnuplot-nox
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

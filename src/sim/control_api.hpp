@@ -3,6 +3,7 @@
 // binds to loopback by default; do not expose it). It plays the far end of
 // calls and injects faults. Errors are {"message": "..."} JSON.
 #include <functional>
+#include <memory>
 
 #include "net/http_types.hpp"
 #include "sim/engine.hpp"
@@ -19,13 +20,23 @@ struct FaultHooks {
 
 class ControlApi {
  public:
-  ControlApi(Engine& engine, FaultHooks hooks) : engine_(engine), hooks_(std::move(hooks)) {}
+  ControlApi(Engine& engine, FaultHooks hooks);
+  ~ControlApi();
+  ControlApi(const ControlApi&) = delete;
+  ControlApi& operator=(const ControlApi&) = delete;
   /// Handle one request whose path starts with /_sim/.
   net::Response handle(const net::Request& req);
 
+  /// Paced DTMF emitter for benchmarks (POST /_sim/bench/dtmf, GET /_sim/bench[/emitted]).
+  struct BenchEmitter;
+
  private:
+  net::Response bench_start(const json::Value& body);
+  net::Response bench_emitted(bool with_times) const;
+
   Engine& engine_;
   FaultHooks hooks_;
+  std::shared_ptr<BenchEmitter> bench_;
 };
 
 }  // namespace aa::sim

@@ -175,6 +175,11 @@ class Engine {
   void restart_hangup_all();
 
   size_t channel_count() const { return channels_.size(); }
+  asio::any_io_executor executor() const { return ex_; }
+  /// Benchmark hook (POST /_sim/bench/dtmf): the far end presses `digit` on
+  /// channel `id` now — one ChannelDtmfReceived, emitted synchronously. False
+  /// when there is no such channel.
+  bool far_dtmf_now(const std::string& id, char digit);
 
   // ---- internals, public for the implementation files only ----
   struct MediaOp;

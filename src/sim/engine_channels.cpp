@@ -686,6 +686,13 @@ Reply Engine::far_dtmf(const std::string& id, const std::string& digits, int64_t
   return no_content();
 }
 
+bool Engine::far_dtmf_now(const std::string& id, char digit) {
+  const SimChannel* ch = find_channel(id);
+  if (!ch || ch->hanging_up) return false;
+  deliver_dtmf(id, digit, 100);
+  return true;
+}
+
 Reply Engine::far_answer(const std::string& id) {
   SimChannel* ch = find_channel(id);
   if (!ch) return error_reply(404, "Channel not found");
