@@ -42,25 +42,44 @@ class Signal {
 /// Q.850 cause code → the contract's hangupCause words.
 std::string cause_name(int code) {
   switch (code) {
-    case 0: return "normal";  // Asterisk reports 0 "Unknown" for many ordinary hangups
-    case 1: return "unallocated";
-    case 3: return "no_route";
-    case 16: return "normal";
-    case 17: return "busy";
-    case 18: return "no_user_response";
-    case 19: return "no_answer";
-    case 20: return "subscriber_absent";
-    case 21: return "rejected";
-    case 27: return "destination_out_of_order";
-    case 28: return "invalid_number";
-    case 31: return "normal_unspecified";
-    case 34: return "congestion";
-    case 38: return "network_out_of_order";
-    case 41: return "temporary_failure";
-    case 42: return "switch_congestion";
-    case 58: return "bearer_capability_not_available";
-    case 127: return "interworking";
-    default: return "cause_" + std::to_string(code);
+    case 0:
+      return "normal";  // Asterisk reports 0 "Unknown" for many ordinary hangups
+    case 1:
+      return "unallocated";
+    case 3:
+      return "no_route";
+    case 16:
+      return "normal";
+    case 17:
+      return "busy";
+    case 18:
+      return "no_user_response";
+    case 19:
+      return "no_answer";
+    case 20:
+      return "subscriber_absent";
+    case 21:
+      return "rejected";
+    case 27:
+      return "destination_out_of_order";
+    case 28:
+      return "invalid_number";
+    case 31:
+      return "normal_unspecified";
+    case 34:
+      return "congestion";
+    case 38:
+      return "network_out_of_order";
+    case 41:
+      return "temporary_failure";
+    case 42:
+      return "switch_congestion";
+    case 58:
+      return "bearer_capability_not_available";
+    case 127:
+      return "interworking";
+    default:
+      return "cause_" + std::to_string(code);
   }
 }
 
@@ -76,7 +95,9 @@ std::string dialstatus_cause(std::string_view s) {
   return {};
 }
 
-bool is_failure_dialstatus(std::string_view s) { return !dialstatus_cause(s).empty(); }
+bool is_failure_dialstatus(std::string_view s) {
+  return !dialstatus_cause(s).empty();
+}
 
 std::string caller_number_of(std::string_view caller_id) {
   // "Alice" <5551234> → 5551234; a bare number stays as it is.
@@ -87,19 +108,18 @@ std::string caller_number_of(std::string_view caller_id) {
 }
 
 bool valid_hangup_reason(std::string_view r) {
-  static const char* kReasons[] = {"normal",      "busy",        "congestion",
-                                   "no_answer",   "timeout",     "rejected",
-                                   "unallocated", "normal_unspecified", "number_incomplete",
-                                   "codec_mismatch", "interworking", "failure",
-                                   "answered_elsewhere"};
+  static const char* kReasons[] = {
+      "normal",       "busy",        "congestion",         "no_answer",         "timeout",
+      "rejected",     "unallocated", "normal_unspecified", "number_incomplete", "codec_mismatch",
+      "interworking", "failure",     "answered_elsewhere"};
   for (const char* k : kReasons)
     if (r == k) return true;
   return false;
 }
 
 bool valid_media_uri(std::string_view m) {
-  static const char* kSchemes[] = {"sound:", "recording:", "number:", "digits:",
-                                   "characters:", "tone:"};
+  static const char* kSchemes[] = {
+      "sound:", "recording:", "number:", "digits:", "characters:", "tone:"};
   for (const char* s : kSchemes) {
     std::string_view p(s);
     if (m.size() > p.size() && m.substr(0, p.size()) == p) return true;
@@ -135,12 +155,12 @@ struct CallManager::Impl {
     bool in_stasis = false;
     bool answered = false;
     bool ringing = false;
-    bool hangup_requested = false;  // by us
-    std::string hangup_reason;      // what we asked for
-    std::string dialstatus;         // last failure dialstatus
-    int far_end_cause = -1;         // from a non-soft ChannelHangupRequest
-    std::vector<std::string> playbacks;   // active playback ids
-    std::vector<std::string> recordings;  // active recording names
+    bool hangup_requested = false;                  // by us
+    std::string hangup_reason;                      // what we asked for
+    std::string dialstatus;                         // last failure dialstatus
+    int far_end_cause = -1;                         // from a non-soft ChannelHangupRequest
+    std::vector<std::string> playbacks;             // active playback ids
+    std::vector<std::string> recordings;            // active recording names
     std::vector<std::shared_ptr<Signal>> watchers;  // woken on every change
   };
   struct PlaybackInfo {
@@ -166,13 +186,14 @@ struct CallManager::Impl {
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
   std::unordered_map<std::string, std::shared_ptr<Call>> calls;  // active, by call id
-  std::unordered_map<std::string, std::string> call_by_channel;   // channel id → call id
+  std::unordered_map<std::string, std::string> call_by_channel;  // channel id → call id
   std::unordered_map<std::string, PlaybackInfo> playbacks;
   std::unordered_map<std::string, RecordingInfo> recordings;
   std::unordered_map<std::string, BridgeRecord> bridges;  // tracked (created by us)
   std::unordered_set<std::string> destroyed_bridges;      // bridge.destroyed already sent
   std::deque<std::shared_ptr<const CallRecord>> ended;    // oldest first
   std::unordered_map<std::string, std::shared_ptr<const CallRecord>> ended_by_id;
+  std::unordered_map<std::string, Clock::time_point> endpoints_seen;  // "PJSIP/1001" → when
 
   Impl(asio::any_io_executor e, ari::AriApi& a, EventSink& s, media::MediaStore& m,
        CallManagerOptions o)
@@ -212,7 +233,8 @@ struct CallManager::Impl {
     auto c = active_call(id);
     if (!c) return c;
     if (!(*c)->in_stasis)
-      return Error(ErrorCode::wrong_state, "Call is not answered yet: it cannot take media operations");
+      return Error(ErrorCode::wrong_state,
+                   "Call is not answered yet: it cannot take media operations");
     return c;
   }
   Status require_ari() {
@@ -303,7 +325,8 @@ struct CallManager::Impl {
   }
   void prune_ended() {
     int64_t now = now_epoch_ms();
-    int64_t ttl_ms = std::chrono::duration_cast<std::chrono::milliseconds>(opts.ended_call_ttl).count();
+    int64_t ttl_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(opts.ended_call_ttl).count();
     while (!ended.empty() &&
            (ended.size() > opts.ended_calls_kept || now - ended.front()->ended_at_ms > ttl_ms)) {
       auto it = ended_by_id.find(ended.front()->id);
@@ -331,7 +354,9 @@ struct CallManager::Impl {
   void on_event(const ari::Event& e) {
     using T = ari::EventType;
     switch (e.type) {
-      case T::StasisStart: on_stasis_start(e); break;
+      case T::StasisStart:
+        on_stasis_start(e);
+        break;
       case T::StasisEnd: {
         if (!e.channel) break;
         auto c = by_channel(e.channel->id);
@@ -396,16 +421,23 @@ struct CallManager::Impl {
         break;
       }
       case T::ChannelEnteredBridge:
-      case T::ChannelLeftBridge: on_bridge_membership(e); break;
+      case T::ChannelLeftBridge:
+        on_bridge_membership(e);
+        break;
       case T::BridgeDestroyed:
         if (e.bridge) bridge_gone(e.bridge->id);
         break;
       case T::PlaybackStarted:
-      case T::PlaybackFinished: on_playback(e); break;
+      case T::PlaybackFinished:
+        on_playback(e);
+        break;
       case T::RecordingStarted:
       case T::RecordingFinished:
-      case T::RecordingFailed: on_recording(e); break;
-      default: break;
+      case T::RecordingFailed:
+        on_recording(e);
+        break;
+      default:
+        break;
     }
   }
 
@@ -421,7 +453,8 @@ struct CallManager::Impl {
       return;
     }
     if (!e.args.empty() && e.args.front() == "dialed") {
-      log::warn("StasisStart for unknown outbound leg {} (created before a restart?): ignored", ch.id);
+      log::warn("StasisStart for unknown outbound leg {} (created before a restart?): ignored",
+                ch.id);
       return;
     }
     // A new inbound call from the dialplan. Stasis(app,inbound,<exten>,<caller>) args may
@@ -594,7 +627,9 @@ CallManager::CallManager(asio::any_io_executor ex, ari::AriApi& ari, EventSink& 
 
 CallManager::~CallManager() = default;
 
-void CallManager::on_ari_event(const ari::Event& e) { impl_->on_event(e); }
+void CallManager::on_ari_event(const ari::Event& e) {
+  impl_->on_event(e);
+}
 
 void CallManager::on_ari_connection(bool connected) {
   auto& im = *impl_;
@@ -611,15 +646,20 @@ void CallManager::on_ari_connection(bool connected) {
   im.ever_connected = true;
 }
 
-bool CallManager::ari_connected() const { return impl_->connected; }
-size_t CallManager::active_count() const { return impl_->calls.size(); }
+bool CallManager::ari_connected() const {
+  return impl_->connected;
+}
+size_t CallManager::active_count() const {
+  return impl_->calls.size();
+}
 
 std::vector<CallRecord> CallManager::active_calls() const {
   std::vector<CallRecord> out;
   out.reserve(impl_->calls.size());
   for (const auto& [_, c] : impl_->calls) out.push_back(*c->rec);
-  std::sort(out.begin(), out.end(),
-            [](const CallRecord& a, const CallRecord& b) { return a.created_at_ms < b.created_at_ms; });
+  std::sort(out.begin(), out.end(), [](const CallRecord& a, const CallRecord& b) {
+    return a.created_at_ms < b.created_at_ms;
+  });
   return out;
 }
 
@@ -651,18 +691,26 @@ awaitable<Outcome<CallRecord>> CallManager::originate(OriginateRequest req) {
   if (tech_upper == "PJSIP" || tech_upper == "SIP" || tech_upper == "IAX2") {
     size_t at = resource.find('@');
     std::string lookup = at == std::string::npos ? resource : resource.substr(at + 1);
-    auto ep = co_await im.ari.get_endpoint(tech, lookup);
-    if (!ep.ok()) {
-      if (ep.error.kind == ari::AriError::Kind::http && ep.error.status == 404)
-        co_return Error(ErrorCode::endpoint_not_found, "Endpoint " + tech + "/" + lookup + " not found");
-      co_return from_ari(ep.error, ErrorCode::endpoint_not_found, "Endpoint");
+    const std::string key = tech_upper + "/" + lookup;
+    auto seen = im.endpoints_seen.find(key);
+    if (seen == im.endpoints_seen.end() ||
+        Clock::now() - seen->second > im.opts.endpoint_cache_ttl) {
+      auto ep = co_await im.ari.get_endpoint(tech, lookup);
+      if (!ep.ok()) {
+        im.endpoints_seen.erase(key);
+        if (ep.error.kind == ari::AriError::Kind::http && ep.error.status == 404)
+          co_return Error(ErrorCode::endpoint_not_found,
+                          "Endpoint " + tech + "/" + lookup + " not found");
+        co_return from_ari(ep.error, ErrorCode::endpoint_not_found, "Endpoint");
+      }
+      im.endpoints_seen[key] = Clock::now();
     }
   }
 
   // Our ids first, then the request: events may arrive before the answer.
   std::string channel_id = uuid_v4();
-  auto c = im.add_call(Direction::outbound, channel_id, caller_number_of(req.caller_id),
-                       req.endpoint);
+  auto c =
+      im.add_call(Direction::outbound, channel_id, caller_number_of(req.caller_id), req.endpoint);
   std::string call_id = c->rec->id;
   im.emit(im.make_event(EventKind::call_created, c.get()));
 
@@ -680,13 +728,20 @@ awaitable<Outcome<CallRecord>> CallManager::originate(OriginateRequest req) {
     Error err = (r.error.kind == ari::AriError::Kind::http &&
                  (r.error.status == 500 || r.error.status == 404) &&
                  r.error.message.find("Allocation failed") != std::string::npos)
-                    ? Error(ErrorCode::endpoint_not_found, "Endpoint " + req.endpoint + " not found",
-                            r.error.message)
+                    ? Error(ErrorCode::endpoint_not_found,
+                            "Endpoint " + req.endpoint + " not found", r.error.message)
                 : (r.error.kind == ari::AriError::Kind::http && r.error.status == 400)
                     ? Error(ErrorCode::validation_failed, "Asterisk rejected the call parameters",
                             r.error.message)
                     : from_ari(r.error, ErrorCode::endpoint_not_found, "Endpoint");
-    if (err.code == ErrorCode::validation_failed) err.details.push_back("endpoint: " + r.error.message);
+    if (err.code == ErrorCode::validation_failed)
+      err.details.push_back("endpoint: " + r.error.message);
+    if (err.code == ErrorCode::endpoint_not_found) {
+      // Do not trust the cached listing of this endpoint any more.
+      const size_t at = resource.find('@');
+      im.endpoints_seen.erase(tech_upper + "/" +
+                              (at == std::string::npos ? resource : resource.substr(at + 1)));
+    }
     if (still != im.calls.end()) im.end_call(still->second, "originate_failed");
     co_return err;
   }
@@ -739,7 +794,8 @@ awaitable<Outcome<PlayResult>> CallManager::play(std::string call_id, PlayReques
     Error e(ErrorCode::validation_failed, "Invalid request body");
     for (size_t i = 0; i < req.media.size(); ++i)
       if (!valid_media_uri(req.media[i]))
-        e.details.push_back("media" + (req.media.size() > 1 ? "[" + std::to_string(i) + "]" : std::string{}) +
+        e.details.push_back("media" +
+                            (req.media.size() > 1 ? "[" + std::to_string(i) + "]" : std::string{}) +
                             ": must be a media URI such as sound:hello-world (schemes: sound, "
                             "recording, number, digits, characters, tone)");
     if (!e.details.empty()) co_return e;
@@ -821,8 +877,8 @@ awaitable<Outcome<std::string>> CallManager::record(std::string call_id, RecordR
   if (!c) co_return c.error();
   if (auto s = im.require_ari(); !s) co_return s.error();
   auto call = *c;
-  std::string name = req.name.empty() ? "call-" + call_id + "-" + std::to_string(now_epoch_ms())
-                                      : req.name;
+  std::string name =
+      req.name.empty() ? "call-" + call_id + "-" + std::to_string(now_epoch_ms()) : req.name;
   if (im.recordings.count(name))
     co_return Error(ErrorCode::recording_exists, "A recording named " + name + " is in progress");
   im.recordings[name] = Impl::RecordingInfo{call_id, req.format};
@@ -846,7 +902,8 @@ awaitable<Outcome<std::string>> CallManager::record(std::string call_id, RecordR
     if (r.error.kind == ari::AriError::Kind::http && r.error.status == 409)
       co_return Error(ErrorCode::recording_exists, "A recording named " + name + " already exists");
     if (r.error.kind == ari::AriError::Kind::http && r.error.status == 422) {
-      Error e(ErrorCode::validation_failed, "Asterisk cannot record in that format", r.error.message);
+      Error e(ErrorCode::validation_failed, "Asterisk cannot record in that format",
+              r.error.message);
       e.details.push_back("format: not supported by Asterisk");
       co_return e;
     }
@@ -976,7 +1033,9 @@ awaitable<Outcome<BridgeListing>> CallManager::list_bridges() {
   out.asterisk = std::move(*r);
   for (auto& [_, b] : im.bridges) out.tracked.push_back(b);
   std::sort(out.tracked.begin(), out.tracked.end(),
-            [](const BridgeRecord& a, const BridgeRecord& b) { return a.created_at_ms < b.created_at_ms; });
+            [](const BridgeRecord& a, const BridgeRecord& b) {
+              return a.created_at_ms < b.created_at_ms;
+            });
   co_return out;
 }
 
@@ -1008,7 +1067,8 @@ awaitable<Status> CallManager::add_to_bridge(std::string bridge_id, std::string 
   std::vector<std::string> legs{(*c)->rec->channel_id};
   auto r = co_await im.ari.add_channels(bridge_id, legs);
   if (!r.ok()) {
-    if (r.error.kind == ari::AriError::Kind::http && (r.error.status == 422 || r.error.status == 400))
+    if (r.error.kind == ari::AriError::Kind::http &&
+        (r.error.status == 422 || r.error.status == 400))
       co_return Error(ErrorCode::wrong_state, "Call cannot join the bridge: " + r.error.message);
     co_return from_ari(r.error, ErrorCode::bridge_not_found, "Bridge");
   }
@@ -1023,7 +1083,8 @@ awaitable<Status> CallManager::remove_from_bridge(std::string bridge_id, std::st
   std::vector<std::string> legs{(*c)->rec->channel_id};
   auto r = co_await im.ari.remove_channels(bridge_id, legs);
   if (!r.ok()) {
-    if (r.error.kind == ari::AriError::Kind::http && (r.error.status == 422 || r.error.status == 400))
+    if (r.error.kind == ari::AriError::Kind::http &&
+        (r.error.status == 422 || r.error.status == 400))
       co_return Error(ErrorCode::wrong_state, "Call is not in this bridge");
     co_return from_ari(r.error, ErrorCode::bridge_not_found, "Bridge");
   }

@@ -25,13 +25,17 @@ class MediaStore;
 namespace aa::calls {
 
 struct CallManagerOptions {
-  std::string app = "openclaw-voice";      // Stasis application
-  size_t ended_calls_kept = 1000;           // recently ended calls readable by id
+  std::string app = "openclaw-voice";  // Stasis application
+  size_t ended_calls_kept = 1000;      // recently ended calls readable by id
   std::chrono::seconds ended_call_ttl{600};
   std::chrono::seconds play_wait_limit{600};  // POST /play with wait: longest hold
   std::chrono::seconds media_ttl{600};        // uploaded WAVs
   std::string media_base_url;  // how Asterisk reaches our /media (e.g. http://10.0.0.5:3456)
   bool answer_inbound = true;
+  /// How long an endpoint that Asterisk listed is trusted to exist, so that an
+  /// originate costs one ARI request, not two. (If it vanished meanwhile,
+  /// Asterisk answers "Allocation failed", which is a 404 all the same.)
+  std::chrono::seconds endpoint_cache_ttl{60};
 };
 
 struct OriginateRequest {

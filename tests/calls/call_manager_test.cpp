@@ -1,12 +1,13 @@
 // The calls domain driven by ARI events, with a scripted ARI (no sockets).
 // Trace-based tests replay real Asterisk 22 event sequences from ../shared/ari-traces.
+#include "calls/call_manager.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
-#include "calls/call_manager.hpp"
 #include "calls/fake_ari.hpp"
 #include "media/media_store.hpp"
 #include "support/run_io.hpp"
@@ -36,7 +37,8 @@ std::string channel_json(const std::string& id, const std::string& state,
   return R"({"id":")" + id + R"(","name":"PJSIP/x","state":")" + state +
          R"(","protocol_id":"","caller":{"name":"","number":")" + caller +
          R"("},"connected":{"name":"","number":""},"accountcode":"","dialplan":{"context":"c","exten":")" +
-         exten + R"(","priority":1,"app_name":"","app_data":""},"creationtime":"2026-01-01T00:00:00.000+0000","language":"en"})";
+         exten +
+         R"(","priority":1,"app_name":"","app_data":""},"creationtime":"2026-01-01T00:00:00.000+0000","language":"en"})";
 }
 
 ari::Event event(const std::string& json) {
@@ -47,16 +49,19 @@ ari::Event event(const std::string& json) {
 ari::Event chan_event(const std::string& type, const std::string& id, const std::string& state,
                       const std::string& extra = "") {
   return event(R"({"type":")" + type + R"(","application":"openclaw-voice","timestamp":"t",)" +
-               extra + (extra.empty() ? "" : ",") + R"("channel":)" + channel_json(id, state) + "}");
+               extra + (extra.empty() ? "" : ",") + R"("channel":)" + channel_json(id, state) +
+               "}");
 }
 ari::Event dial(const std::string& id, const std::string& state, const std::string& status) {
   return event(R"({"type":"Dial","application":"openclaw-voice","timestamp":"t","dialstatus":")" +
                status + R"(","peer":)" + channel_json(id, state) + "}");
 }
-ari::Event playback_event(const std::string& type, const std::string& id, const std::string& state) {
-  return event(R"({"type":")" + type + R"(","application":"a","timestamp":"t","playback":{"id":")" + id +
-               R"(","media_uri":"sound:x","target_uri":"channel:c","language":"en","state":")" + state +
-               R"("}})");
+ari::Event playback_event(const std::string& type, const std::string& id,
+                          const std::string& state) {
+  return event(R"({"type":")" + type + R"(","application":"a","timestamp":"t","playback":{"id":")" +
+               id +
+               R"(","media_uri":"sound:x","target_uri":"channel:c","language":"en","state":")" +
+               state + R"("}})");
 }
 
 struct Fixture : ::testing::Test {
@@ -152,6 +157,25 @@ TEST_F(Fixture, TrunkEndpointsAreCheckedByTrunkNameAndUnknownOnesAre404) {
   EXPECT_EQ(ari.count("originate"), 1u);  // the unknown one never reached Asterisk
 }
 
+TEST_F(Fixture, AListedEndpointIsTrustedForAWhileButNotAfterAllocationFailed) {
+  originate("PJSIP/1001");
+  originate("PJSIP/1001");
+  EXPECT_EQ(ari.count("get_endpoint"), 1u);  // the second originate is one ARI request
+  EXPECT_EQ(ari.count("originate"), 2u);
+  // Asterisk no longer knows it: 404, and the next originate asks again.
+  ari.fail["originate"] = {ari::AriError::Kind::http, 500, "Allocation failed"};
+  run([&]() -> awaitable<void> {
+    OriginateRequest r;
+    r.endpoint = "PJSIP/1001";
+    auto c = co_await mgr->originate(r);
+    CO_ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.error().code, ErrorCode::endpoint_not_found);
+  });
+  ari.fail.erase("originate");
+  originate("PJSIP/1001");
+  EXPECT_EQ(ari.count("get_endpoint"), 2u);
+}
+
 TEST_F(Fixture, AllocationFailedFromAsteriskIsEndpointNotFound) {
   ari.fail["originate"] = {ari::AriError::Kind::http, 500, "Allocation failed"};
   run([&]() -> awaitable<void> {
@@ -217,7 +241,8 @@ TEST_F(Fixture, InboundCallIsCreatedAnsweredAndEndsOnStasisEnd) {
   });
   EXPECT_EQ(ari.last("answer")->target, "in-1");
   mgr->on_ari_event(chan_event("ChannelStateChange", "in-1", "Up"));
-  mgr->on_ari_event(chan_event("ChannelDtmfReceived", "in-1", "Up", R"("digit":"5","duration_ms":100)"));
+  mgr->on_ari_event(
+      chan_event("ChannelDtmfReceived", "in-1", "Up", R"("digit":"5","duration_ms":100)"));
   // Caller hangs up: no ChannelDestroyed for a dialplan-entered channel.
   mgr->on_ari_event(chan_event("ChannelHangupRequest", "in-1", "Up", R"("cause":16)"));
   mgr->on_ari_event(chan_event("StasisEnd", "in-1", "Up"));
@@ -228,7 +253,8 @@ TEST_F(Fixture, InboundCallIsCreatedAnsweredAndEndsOnStasisEnd) {
 }
 
 TEST_F(Fixture, InboundArgsNameTheNumbersAndDialedLegsAreNotInbound) {
-  mgr->on_ari_event(chan_event("StasisStart", "in-2", "Ring", R"("args":["inbound","300","5550000"])"));
+  mgr->on_ari_event(
+      chan_event("StasisStart", "in-2", "Ring", R"("args":["inbound","300","5550000"])"));
   auto calls = mgr->active_calls();
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].callee_number, "300");
@@ -296,7 +322,8 @@ TEST_F(Fixture, PlayValidatesMediaAndCallState) {
     auto unknown = co_await mgr->play("nope", p);
     EXPECT_EQ(unknown.error().code, ErrorCode::call_not_found);
   });
-  mgr->on_ari_event(chan_event("ChannelDestroyed", c.channel_id, "Down", R"("cause":0,"cause_txt":"Unknown")"));
+  mgr->on_ari_event(
+      chan_event("ChannelDestroyed", c.channel_id, "Down", R"("cause":0,"cause_txt":"Unknown")"));
   run([&]() -> awaitable<void> {
     PlayRequest p;
     p.media = {"sound:hello-world"};
@@ -307,9 +334,10 @@ TEST_F(Fixture, PlayValidatesMediaAndCallState) {
 
 TEST_F(Fixture, RecordingABridgedCallRecordsItsBridge) {
   auto c = answered_call();
-  mgr->on_ari_event(event(R"({"type":"ChannelEnteredBridge","application":"a","timestamp":"t","bridge":{"id":"br-1","technology":"simple_bridge","bridge_type":"mixing","bridge_class":"stasis","creator":"Stasis","name":"","channels":[")" +
-                          c.channel_id + R"("],"creationtime":"t","video_mode":"talker"},"channel":)" +
-                          channel_json(c.channel_id, "Up") + "}"));
+  mgr->on_ari_event(event(
+      R"({"type":"ChannelEnteredBridge","application":"a","timestamp":"t","bridge":{"id":"br-1","technology":"simple_bridge","bridge_type":"mixing","bridge_class":"stasis","creator":"Stasis","name":"","channels":[")" +
+      c.channel_id + R"("],"creationtime":"t","video_mode":"talker"},"channel":)" +
+      channel_json(c.channel_id, "Up") + "}"));
   EXPECT_EQ(mgr->get_call(c.id)->state, CallState::bridged);
   EXPECT_EQ(mgr->get_call(c.id)->bridge_id, "br-1");
   run([&]() -> awaitable<void> {
@@ -355,7 +383,8 @@ TEST_F(Fixture, HangupAsksAsteriskAndUnknownCallsAre404) {
     auto missing = co_await mgr->hangup("nope", "");
     EXPECT_EQ(missing.error().code, ErrorCode::call_not_found);
   });
-  mgr->on_ari_event(chan_event("ChannelHangupRequest", c.channel_id, "Up", R"("cause":32,"soft":true)"));
+  mgr->on_ari_event(
+      chan_event("ChannelHangupRequest", c.channel_id, "Up", R"("cause":32,"soft":true)"));
   mgr->on_ari_event(chan_event("StasisEnd", c.channel_id, "Up"));
   EXPECT_EQ(mgr->get_call(c.id)->hangup_cause, "busy");
 }
