@@ -2,13 +2,14 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <limits>
 #include <unordered_set>
 
 #include "common/json.hpp"
 #include "common/log.hpp"
-#include "net/ws_peer.hpp"
+#include "net/ws_frames.hpp"
+#include "net/ws_server_peer.hpp"
 
 namespace aa::net {
 
@@ -30,7 +31,8 @@ Request to_request(http::request<http::string_body>& msg, const std::string& rem
   r.method = std::string(msg.method_string());
   r.target = std::string(msg.target());
   split_target(r.target, r.path, r.query);
-  for (const auto& f : msg) r.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  for (const auto& f : msg)
+    r.headers.push_back({std::string(f.name_string()), std::string(f.value())});
   r.body = std::move(msg.body());
   r.remote = remote;
   return r;
@@ -173,7 +175,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       probe.method = std::string(hdr.method_string());
       probe.target = std::string(hdr.target());
       split_target(probe.target, probe.path, probe.query);
-      for (const auto& f : hdr) probe.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+      for (const auto& f : hdr)
+        probe.headers.push_back({std::string(f.name_string()), std::string(f.value())});
       size_t limit = opts.body_limit ? opts.body_limit(probe) : opts.default_body_limit;
       parser.body_limit(limit);
       auto content_length = parser.content_length();
@@ -192,15 +195,40 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           finish(probe, *refuse, started);
           break;
         }
-        state->stream = nullptr;  // about to be moved into the WebSocket
+        const std::string key(hdr["Sec-WebSocket-Key"]);
+        if (key.empty() || hdr["Sec-WebSocket-Version"] != "13") {
+          Response r = key.empty() ? error_response(400, "Missing Sec-WebSocket-Key")
+                                   : error_response(426, "Unsupported WebSocket version");
+          r.headers.push_back({"Sec-WebSocket-Version", "13"});
+          co_await write_response(stream, r, version, false, false);
+          finish(probe, r, started);
+          break;
+        }
+        state->stream = nullptr;  // the socket is about to belong to the WebSocket
         state->busy = false;
         conns.erase(state);
-        auto upgrade_request = parser.release();
-        auto peer = std::make_shared<detail::WsPeer<beast::tcp_stream>>(
-            websocket::stream<beast::tcp_stream>(std::move(stream)), opts.ws_max_queue,
-            opts.ws_overflow_close_code);
-        co_await upgrade(peer, upgrade_request, probe);
-        co_return;  // the WebSocket owns the socket now
+        std::string answer =
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+            "Upgrade\r\nSec-WebSocket-Accept: " +
+            ws::accept_key(key) + "\r\n";
+        if (!opts.server_header.empty()) answer += "Server: " + opts.server_header + "\r\n";
+        answer += "\r\n";
+        stream.expires_after(opts.header_timeout);
+        co_await asio::async_write(stream, asio::buffer(answer),
+                                   asio::redirect_error(use_awaitable, ec));
+        if (ec) break;
+        stream.expires_never();
+        // Bytes past the upgrade request are the client's first frames.
+        const auto rest = buffer.data();
+        std::string early(static_cast<const char*>(rest.data()), rest.size());
+        auto peer = std::make_shared<detail::ServerWsPeer>(
+            stream.release_socket(), opts.ws_max_queue, opts.ws_overflow_close_code,
+            opts.ws_max_message);
+        websockets.push_back(peer);
+        if (ws_open) ws_open(peer, probe);
+        co_await peer->read_loop(peer, std::move(early));
+        std::erase_if(websockets, [](const auto& w) { return w.expired(); });
+        co_return;  // the WebSocket owned the socket
       }
 
       if (hdr[http::field::expect] == "100-continue") {
@@ -256,24 +284,6 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       opts.on_complete(req, res, us);
     }
   }
-
-  awaitable<void> upgrade(std::shared_ptr<detail::WsPeer<beast::tcp_stream>> peer,
-                          http::request<http::string_body>& msg, const Request& req) {
-    auto& ws = peer->stream();
-    ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    if (!opts.server_header.empty()) {
-      std::string server = opts.server_header;
-      ws.set_option(websocket::stream_base::decorator(
-          [server](websocket::response_type& res) { res.set(http::field::server, server); }));
-    }
-    boost::system::error_code ec;
-    co_await ws.async_accept(msg, asio::redirect_error(use_awaitable, ec));
-    if (ec) co_return;
-    websockets.push_back(peer);
-    if (ws_open) ws_open(peer, req);
-    co_await peer->read_loop(peer);
-    std::erase_if(websockets, [](const auto& w) { return w.expired(); });
-  }
 };
 
 HttpServer::HttpServer(asio::io_context& io, ServerOptions opts)
@@ -285,7 +295,9 @@ HttpServer::~HttpServer() {
   impl_->acceptor.close(ec);
 }
 
-void HttpServer::on_request(HttpHandler handler) { impl_->handler = std::move(handler); }
+void HttpServer::on_request(HttpHandler handler) {
+  impl_->handler = std::move(handler);
+}
 
 void HttpServer::on_websocket(WsUpgradeCheck check, WsOpenHandler open) {
   impl_->ws_check = std::move(check);
@@ -310,7 +322,9 @@ uint16_t HttpServer::start() {
   return im.bound_port;
 }
 
-uint16_t HttpServer::port() const { return impl_->bound_port; }
+uint16_t HttpServer::port() const {
+  return impl_->bound_port;
+}
 
 void HttpServer::stop_accepting() {
   boost::system::error_code ec;
@@ -340,10 +354,12 @@ awaitable<void> HttpServer::shutdown(std::chrono::milliseconds deadline) {
   for (auto& c : im->conns)
     if (c->stream) c->stream->cancel();
   for (auto& w : im->websockets)
-    if (auto c = w.lock()) std::static_pointer_cast<detail::WsPeer<beast::tcp_stream>>(c)->hard_close();
+    if (auto c = w.lock()) std::static_pointer_cast<detail::ServerWsPeer>(c)->hard_close();
 }
 
-size_t HttpServer::open_connections() const { return impl_->conns.size(); }
+size_t HttpServer::open_connections() const {
+  return impl_->conns.size();
+}
 
 size_t HttpServer::open_websockets() const {
   size_t n = 0;

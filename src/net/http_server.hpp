@@ -27,7 +27,8 @@ struct ServerOptions {
   std::function<Response(int status, std::string_view message)> error_response;
   size_t ws_max_queue = 1024;  // frames queued per WebSocket before it is closed
   uint16_t ws_overflow_close_code = 1008;
-  std::string server_header;  // empty: none
+  size_t ws_max_message = 64 * 1024;  // largest message a client may send (else 1009)
+  std::string server_header;          // empty: none
   /// Called after each HTTP response is written (for access logs / metrics).
   std::function<void(const Request&, const Response&, std::chrono::microseconds)> on_complete;
 };

@@ -74,9 +74,9 @@ struct Response {
 class WsConnection {
  public:
   virtual ~WsConnection() = default;
-  /// Queue a text frame. Returns false if the connection is closed or was
-  /// just closed because its queue overflowed.
-  virtual bool send(std::string text) = 0;
+  /// Queue a text frame (the text is copied). Returns false if the connection
+  /// is closed or was just closed because its queue overflowed.
+  virtual bool send(std::string_view text) = 0;
   /// Send a close frame with `code` after what is already queued, then close.
   virtual void close(uint16_t code, std::string reason = {}) = 0;
   virtual bool is_open() const = 0;

@@ -30,7 +30,7 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
 
   Stream& stream() { return ws_; }
 
-  bool send(std::string text) override {
+  bool send(std::string_view text) override {
     if (!open_ || closing_) return false;
     if (queue_.size() >= max_queue_) {
       // The peer does not keep up: drop it rather than buffer without bound.
@@ -41,7 +41,7 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
       close(overflow_code_, "client too slow");
       return false;
     }
-    queue_.push_back(std::move(text));
+    queue_.emplace_back(text);
     start_writer();
     return true;
   }

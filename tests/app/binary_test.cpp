@@ -11,13 +11,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "common/json.hpp"
 #include "net/http_client.hpp"
 #include "net/ws_client.hpp"
+#include "support/regex.hpp"
 #include "support/run_io.hpp"
 
 using namespace aa;

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <regex>
 #include <sstream>
 
 #include "app/service.hpp"
@@ -11,6 +10,7 @@
 #include "common/json.hpp"
 #include "http/wait.hpp"
 #include "net/http_client.hpp"
+#include "support/regex.hpp"
 #include "support/run_io.hpp"
 
 using namespace aa;

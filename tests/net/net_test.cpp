@@ -11,7 +11,9 @@ using namespace aa::net;
 
 namespace {
 
-Url local(uint16_t port) { return *parse_url("http://127.0.0.1:" + std::to_string(port)); }
+Url local(uint16_t port) {
+  return *parse_url("http://127.0.0.1:" + std::to_string(port));
+}
 
 }  // namespace
 
@@ -82,7 +84,8 @@ TEST(HttpServer, MalformedRequestGets400) {
     co_await asio::async_write(s, asio::buffer(garbage), use_awaitable);
     std::string buf(4096, '\0');
     boost::system::error_code ec;
-    size_t n = co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
+    size_t n =
+        co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
     buf.resize(n);
     EXPECT_NE(buf.find("400"), std::string::npos) << buf;
   });
@@ -182,6 +185,78 @@ TEST(WebSocket, SlowReaderIsClosedWhileFastReaderKeepsReceiving) {
     EXPECT_TRUE(peers[0]->is_open());   // the fast one keeps up
     EXPECT_FALSE(peers[1]->is_open());  // the slow one was dropped
     EXPECT_LE(peers[1]->queued(), 64u);
-    EXPECT_TRUE(co_await test::wait_until([&] { return fast_got == total; }, std::chrono::seconds(15)));
+    EXPECT_TRUE(
+        co_await test::wait_until([&] { return fast_got == total; }, std::chrono::seconds(15)));
+  });
+}
+
+// A raw client: the server answers ping with pong, echoes a close frame with
+// the client's code, then closes the socket; what was sent before the close
+// arrives complete and in order (coalesced writes keep frame boundaries).
+TEST(WebSocket, PingPongCloseEchoAndOrderOnARawSocket) {
+  asio::io_context io;
+  HttpServer server(io, {});
+  std::shared_ptr<WsConnection> peer;
+  bool peer_closed = false;
+  server.on_websocket([](const Request&) -> std::optional<Response> { return std::nullopt; },
+                      [&](std::shared_ptr<WsConnection> c, const Request&) {
+                        peer = c;
+                        c->on_close = [&] { peer_closed = true; };
+                      });
+  uint16_t port = server.start();
+  test::run_coro(io, [&]() -> awaitable<void> {
+    asio::ip::tcp::socket s(io);
+    co_await s.async_connect({asio::ip::make_address("127.0.0.1"), port}, use_awaitable);
+    std::string hs =
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    co_await asio::async_write(s, asio::buffer(hs), use_awaitable);
+    std::string in;
+    co_await asio::async_read_until(s, asio::dynamic_buffer(in), "\r\n\r\n", use_awaitable);
+    EXPECT_NE(in.find("101 Switching Protocols"), std::string::npos) << in;
+    EXPECT_NE(in.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), std::string::npos);
+    in.erase(0, in.find("\r\n\r\n") + 4);
+    EXPECT_TRUE(co_await test::wait_until([&] { return peer != nullptr; }));
+    if (!peer) co_return;
+    for (int i = 0; i < 100; ++i) peer->send("m" + std::to_string(i));
+    // A masked ping ("hi"), then a masked close with code 4000.
+    const char mask[4] = {1, 2, 3, 4};
+    std::string frames;
+    frames += "\x89\x82";
+    frames.append(mask, 4);
+    frames += static_cast<char>('h' ^ 1);
+    frames += static_cast<char>('i' ^ 2);
+    frames += "\x88\x82";
+    frames.append(mask, 4);
+    frames += static_cast<char>(0x0F ^ 1);  // 4000 = 0x0FA0
+    frames += static_cast<char>(0xA0 ^ 2);
+    co_await asio::async_write(s, asio::buffer(frames), use_awaitable);
+    // Read until the server closes the socket.
+    boost::system::error_code ec;
+    for (;;) {
+      char buf[4096];
+      size_t n =
+          co_await s.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      in.append(buf, n);
+    }
+    // Decode the server's (unmasked, small) frames.
+    std::vector<std::pair<int, std::string>> got;
+    size_t i = 0;
+    while (i + 2 <= in.size()) {
+      const int op = static_cast<uint8_t>(in[i]) & 0x0F;
+      const size_t len = static_cast<uint8_t>(in[i + 1]) & 0x7F;
+      got.emplace_back(op, in.substr(i + 2, len));
+      i += 2 + len;
+    }
+    EXPECT_EQ(i, in.size());
+    CO_ASSERT_EQ(got.size(), 102u);
+    for (int k = 0; k < 100; ++k) {
+      EXPECT_EQ(got[k].first, 1);
+      EXPECT_EQ(got[k].second, "m" + std::to_string(k));
+    }
+    EXPECT_EQ(got[100], (std::pair<int, std::string>{0xA, "hi"}));
+    EXPECT_EQ(got[101], (std::pair<int, std::string>{0x8, std::string("\x0F\xA0", 2)}));
+    EXPECT_TRUE(co_await test::wait_until([&] { return peer_closed; }));
   });
 }

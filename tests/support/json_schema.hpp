@@ -18,17 +18,12 @@
 
 #include <cmath>
 #include <cstdlib>
-// g++ 12 at -O1 with the sanitizers warns (-Wmaybe-uninitialized) inside libstdc++'s
-// <regex> automaton: a known false positive. The warning's location is the header's,
-// so silencing it around the (first) include is enough.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <regex>
-#pragma GCC diagnostic pop
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "support/regex.hpp"
 
 namespace aa::test {
 

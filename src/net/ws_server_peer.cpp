@@ -1,0 +1,168 @@
+#include "net/ws_server_peer.hpp"
+
+#include <array>
+
+#include "common/log.hpp"
+
+namespace aa::net::detail {
+
+ServerWsPeer::ServerWsPeer(asio::ip::tcp::socket sock, size_t max_queue, uint16_t overflow_code,
+                           size_t max_message)
+    : sock_(std::move(sock)),
+      max_queue_(max_queue),
+      overflow_code_(overflow_code),
+      max_message_(max_message),
+      grace_timer_(sock_.get_executor()) {}
+
+bool ServerWsPeer::send(std::string_view text) {
+  if (!open_ || closing_) return false;
+  if (queued() >= max_queue_) {
+    // The peer does not keep up: drop it rather than buffer without bound.
+    log::warn("websocket peer too slow ({} frames queued): closing with {}", queued(),
+              overflow_code_);
+    pending_.clear();
+    pending_frames_ = 0;
+    close(overflow_code_, "client too slow");
+    return false;
+  }
+  enqueue(ws::Opcode::text, text);
+  return true;
+}
+
+void ServerWsPeer::close(uint16_t code, std::string reason) {
+  if (!open_ || closing_) return;
+  closing_ = true;
+  enqueue(ws::Opcode::close, ws::close_payload(code, reason));
+  // A peer whose receive window is full never lets the close frame out: cut it.
+  grace_timer_.expires_after(std::chrono::seconds(2));
+  grace_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && self->open_) self->hard_close();
+  });
+}
+
+void ServerWsPeer::enqueue(ws::Opcode op, std::string_view payload) {
+  ws::append_frame(pending_, op, payload);
+  ++pending_frames_;
+  if (!writing_) flush();
+}
+
+void ServerWsPeer::flush() {
+  if (pending_.empty() || !open_) {
+    writing_ = false;
+    return;
+  }
+  writing_ = true;
+  inflight_.swap(pending_);
+  pending_.clear();
+  inflight_frames_ = pending_frames_;
+  pending_frames_ = 0;
+  asio::async_write(sock_, asio::buffer(inflight_),
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                      self->on_written(ec);
+                    });
+}
+
+void ServerWsPeer::on_written(const boost::system::error_code& ec) {
+  inflight_.clear();
+  inflight_frames_ = 0;
+  if (ec) {
+    writing_ = false;
+    hard_close();
+    return;
+  }
+  if (!pending_.empty()) {
+    flush();
+    return;
+  }
+  writing_ = false;
+  if (closing_ && !close_written_) {
+    close_written_ = true;
+    if (peer_closed_) {
+      hard_close();  // both close frames exchanged
+    } else {
+      boost::system::error_code ignored;
+      sock_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);  // wait for theirs
+    }
+  }
+}
+
+void ServerWsPeer::handle(ws::FrameParser::Message& m) {
+  switch (m.opcode) {
+    case ws::Opcode::text:
+    case ws::Opcode::binary:
+      if (on_message && !closing_) on_message(m.payload);
+      break;
+    case ws::Opcode::ping:
+      if (!closing_) enqueue(ws::Opcode::pong, m.payload);
+      break;
+    case ws::Opcode::close: {
+      peer_closed_ = true;
+      if (closing_) {
+        if (close_written_) hard_close();
+        break;
+      }
+      // Echo the peer's code, as RFC 6455 asks; then the socket closes once it is written.
+      uint16_t code = 1000;
+      if (m.payload.size() >= 2)
+        code = static_cast<uint16_t>((static_cast<uint8_t>(m.payload[0]) << 8) |
+                                     static_cast<uint8_t>(m.payload[1]));
+      close(code);
+      break;
+    }
+    default:
+      break;  // pong: nothing to do
+  }
+}
+
+awaitable<void> ServerWsPeer::read_loop(std::shared_ptr<ServerWsPeer> self, std::string early) {
+  (void)self;
+  ws::FrameParser parser(max_message_);
+  parser.feed(early);
+  std::array<char, 4096> buf;
+  ws::FrameParser::Message m;
+  for (;;) {
+    while (open_ && parser.next(m)) handle(m);
+    if (!open_) break;
+    if (parser.failed()) {
+      const auto& v = parser.violation();
+      log::debug("websocket peer broke the protocol ({}): closing with {}", v.reason, v.close_code);
+      close(v.close_code, v.reason);
+      // Read no more frames; wait for the socket to be closed (close written + grace timer).
+      while (open_) {
+        boost::system::error_code ec;
+        co_await sock_.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
+        if (ec) break;
+      }
+      break;
+    }
+    boost::system::error_code ec;
+    const size_t n =
+        co_await sock_.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
+    if (ec) break;
+    parser.feed(std::string_view(buf.data(), n));
+  }
+  finish();
+}
+
+void ServerWsPeer::hard_close() {
+  boost::system::error_code ec;
+  sock_.close(ec);
+  finish();
+}
+
+void ServerWsPeer::finish() {
+  if (finished_) return;
+  finished_ = true;
+  open_ = false;
+  pending_.clear();
+  pending_frames_ = 0;
+  grace_timer_.cancel();
+  boost::system::error_code ec;
+  sock_.close(ec);  // release the descriptor now; in-flight handlers fail harmlessly
+  auto cb = std::move(on_close);
+  on_message = nullptr;
+  on_close = nullptr;
+  if (cb) cb();
+}
+
+}  // namespace aa::net::detail
