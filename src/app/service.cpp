@@ -68,7 +68,7 @@ uint16_t Service::start() {
   });
 
   media_ = std::make_unique<media::MediaStore>();
-  hub_ = std::make_unique<sinks::EventHub>();
+  hub_ = std::make_unique<sinks::EventHub>(io_.get_executor());
   sinks::WebhookOptions wo;
   wo.url = cfg_.webhook_url;
   wo.secret = cfg_.webhook_secret;

@@ -77,6 +77,13 @@ class WsConnection {
   /// Queue a text frame (the text is copied). Returns false if the connection
   /// is closed or was just closed because its queue overflowed.
   virtual bool send(std::string_view text) = 0;
+  /// Queue several text frames at once: one write for all of them where the
+  /// transport can. Same result as send() for each, in order.
+  virtual bool send_batch(const std::vector<std::string>& texts) {
+    for (const auto& t : texts)
+      if (!send(t)) return false;
+    return true;
+  }
   /// Send a close frame with `code` after what is already queued, then close.
   virtual void close(uint16_t code, std::string reason = {}) = 0;
   virtual bool is_open() const = 0;

@@ -14,18 +14,30 @@ ServerWsPeer::ServerWsPeer(asio::ip::tcp::socket sock, size_t max_queue, uint16_
       max_message_(max_message),
       grace_timer_(sock_.get_executor()) {}
 
+bool ServerWsPeer::overflowing(size_t more) {
+  if (queued() + more <= max_queue_) return false;
+  // The peer does not keep up: drop it rather than buffer without bound.
+  log::warn("websocket peer too slow ({} frames queued): closing with {}", queued(),
+            overflow_code_);
+  pending_.clear();
+  pending_frames_ = 0;
+  close(overflow_code_, "client too slow");
+  return true;
+}
+
 bool ServerWsPeer::send(std::string_view text) {
-  if (!open_ || closing_) return false;
-  if (queued() >= max_queue_) {
-    // The peer does not keep up: drop it rather than buffer without bound.
-    log::warn("websocket peer too slow ({} frames queued): closing with {}", queued(),
-              overflow_code_);
-    pending_.clear();
-    pending_frames_ = 0;
-    close(overflow_code_, "client too slow");
-    return false;
-  }
+  if (!open_ || closing_ || overflowing(1)) return false;
   enqueue(ws::Opcode::text, text);
+  return true;
+}
+
+bool ServerWsPeer::send_batch(const std::vector<std::string>& texts) {
+  if (!open_ || closing_ || overflowing(texts.size())) return false;
+  for (const auto& t : texts) {
+    ws::append_frame(pending_, ws::Opcode::text, t);
+    ++pending_frames_;
+  }
+  if (!writing_) flush();
   return true;
 }
 

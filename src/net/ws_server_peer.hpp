@@ -21,6 +21,7 @@ class ServerWsPeer final : public WsConnection, public std::enable_shared_from_t
                size_t max_message);
 
   bool send(std::string_view text) override;
+  bool send_batch(const std::vector<std::string>& texts) override;
   void close(uint16_t code, std::string reason = {}) override;
   bool is_open() const override { return open_ && !closing_; }
   size_t queued() const override { return pending_frames_ + inflight_frames_; }
@@ -34,6 +35,7 @@ class ServerWsPeer final : public WsConnection, public std::enable_shared_from_t
 
  private:
   void enqueue(ws::Opcode op, std::string_view payload);
+  bool overflowing(size_t more);
   void flush();
   void on_written(const boost::system::error_code& ec);
   void handle(ws::FrameParser::Message& m);

@@ -1,21 +1,34 @@
 #include "sinks/event_hub.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "api/wire.hpp"
 #include "common/log.hpp"
 
 namespace aa::sinks {
 
-struct EventHub::State {
+struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
   SnapshotSource snapshot;
   std::vector<std::shared_ptr<net::WsConnection>> clients;
   uint64_t dropped = 0;
   uint64_t sent = 0;
   uint64_t published = 0;
 
+  // Batched delivery (with an executor).
+  std::optional<asio::steady_timer> round_timer;
+  std::vector<std::string> pending;  // envelopes not yet handed to clients
+  bool round_scheduled = false;
+  std::chrono::steady_clock::duration last_round{};
+
   void remove(const net::WsConnection* c) {
     std::erase_if(clients, [c](const auto& p) { return p.get() == c; });
+  }
+
+  void count_drop(const net::WsConnection& c) {
+    // It was open a moment ago: the send overflowed its queue and the net layer closed it.
+    ++dropped;
+    log::warn("events: dropped a slow /events client ({} frames queued)", c.queued());
   }
 
   // Send to one client; false when the client is gone (and removed by the caller).
@@ -25,16 +38,71 @@ struct EventHub::State {
       ++sent;
       return true;
     }
-    // It was open a moment ago: the send overflowed its queue and the net layer closed it.
-    ++dropped;
-    log::warn("events: dropped a slow /events client ({} frames queued)", c.queued());
+    count_drop(c);
     return false;
+  }
+
+  void deliver_to_all(const std::string* one, const std::vector<std::string>* many) {
+    // Deliver to a copy: a failing send may run on_close and change the list.
+    auto targets = clients;
+    std::vector<const net::WsConnection*> gone;
+    for (auto& c : targets) {
+      if (one) {
+        if (!deliver(*c, *one)) gone.push_back(c.get());
+        continue;
+      }
+      if (!c->is_open()) {
+        gone.push_back(c.get());
+      } else if (c->send_batch(*many)) {
+        sent += many->size();
+      } else {
+        count_drop(*c);
+        gone.push_back(c.get());
+      }
+    }
+    for (auto* c : gone) remove(c);
+  }
+
+  /// Hand every pending envelope to every client (one batch each).
+  void run_round() {
+    round_scheduled = false;
+    if (pending.empty()) return;
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<std::string> batch;
+    batch.swap(pending);
+    deliver_to_all(nullptr, &batch);
+    last_round = std::chrono::steady_clock::now() - started;
+  }
+
+  void schedule_round() {
+    if (round_scheduled) return;
+    round_scheduled = true;
+    std::weak_ptr<State> weak = weak_from_this();
+    // Wait as long as the last round took (capped): the events that arrive
+    // meanwhile join this batch. A cheap round (few clients) runs right away.
+    const auto wait =
+        std::min<std::chrono::steady_clock::duration>(last_round, std::chrono::milliseconds(20));
+    if (wait < std::chrono::microseconds(50)) {
+      asio::post(round_timer->get_executor(), [weak] {
+        if (auto s = weak.lock(); s && s->round_scheduled) s->run_round();
+      });
+      return;
+    }
+    round_timer->expires_after(wait);
+    round_timer->async_wait([weak](boost::system::error_code ec) {
+      if (auto s = weak.lock(); !ec && s && s->round_scheduled) s->run_round();
+    });
   }
 };
 
 EventHub::EventHub() : state_(std::make_shared<State>()) {}
 
+EventHub::EventHub(asio::any_io_executor ex) : state_(std::make_shared<State>()) {
+  state_->round_timer.emplace(ex);
+}
+
 EventHub::~EventHub() {
+  if (state_->round_timer) state_->round_timer->cancel();
   // Connections may outlive the hub: detach our callbacks from them.
   for (auto& c : state_->clients) {
     c->on_close = nullptr;
@@ -50,18 +118,21 @@ void EventHub::publish(const calls::DomainEvent& e) {
   auto& st = *state_;
   ++st.published;
   if (st.clients.empty()) return;
-  const std::string text = api::event_envelope(e);
-  // Deliver to a copy: a failing send may run on_close and change the list.
-  auto targets = st.clients;
-  std::vector<const net::WsConnection*> gone;
-  for (auto& c : targets)
-    if (!st.deliver(*c, text)) gone.push_back(c.get());
-  for (auto* c : gone) st.remove(c);
+  std::string text = api::event_envelope(e);
+  if (!st.round_timer) {
+    st.deliver_to_all(&text, nullptr);
+    return;
+  }
+  st.pending.push_back(std::move(text));
+  st.schedule_round();
 }
 
 void EventHub::add_client(std::shared_ptr<net::WsConnection> conn) {
   if (!conn) return;
   auto& st = *state_;
+  // Events published before this client came are in its snapshot: deliver
+  // them to the others first.
+  st.run_round();
   std::weak_ptr<State> weak = state_;
   const net::WsConnection* raw = conn.get();
   conn->on_close = [weak, raw] {
@@ -76,6 +147,7 @@ void EventHub::add_client(std::shared_ptr<net::WsConnection> conn) {
 }
 
 void EventHub::close_all(uint16_t code) {
+  state_->run_round();  // what was published before the close goes out first
   auto targets = state_->clients;
   state_->clients.clear();
   for (auto& c : targets) {

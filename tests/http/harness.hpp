@@ -92,7 +92,7 @@ class Service {
     rest = std::make_unique<ari::RestClient>(ex, sim_base, "asterisk_ari", "asterisk_ari_pass",
                                              std::chrono::seconds(5));
     media = std::make_unique<media::MediaStore>();
-    hub = std::make_unique<sinks::EventHub>();
+    hub = std::make_unique<sinks::EventHub>(ex);
     sinks::WebhookOptions wo;
     if (opts_.webhooks) wo.url = "http://127.0.0.1:" + std::to_string(rport) + "/voice/webhook";
     wo.secret = opts_.webhook_secret;

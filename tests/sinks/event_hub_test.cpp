@@ -41,7 +41,7 @@ calls::DomainEvent make_event(uint64_t seq, calls::EventKind kind, std::string c
 
 struct HubServer {
   asio::io_context io;
-  EventHub hub;
+  EventHub hub{io.get_executor()};  // batched, as the service runs it
   std::unique_ptr<net::HttpServer> server;
   uint16_t port = 0;
 
@@ -191,7 +191,8 @@ TEST(EventHub, SlowClientIsDroppedWhileFastOneKeepsReceiving) {
         const bool both = co_await test::until([&] { return s.hub.clients() == 2; });
         EXPECT_TRUE(both);
         const std::string big(32 * 1024, 'x');
-        const int n = 400;  // ~13 MB: beyond the socket buffers (≤ 4 MB send + 4 KB receive) + 64 queued
+        const int n =
+            400;  // ~13 MB: beyond the socket buffers (≤ 4 MB send + 4 KB receive) + 64 queued
         for (int i = 1; i <= n; ++i) {
           auto e =
               make_event(static_cast<uint64_t>(i), calls::EventKind::call_playback_started, "c1");
@@ -213,6 +214,67 @@ TEST(EventHub, SlowClientIsDroppedWhileFastOneKeepsReceiving) {
         slow.close(ec);
       },
       std::chrono::seconds(120));  // generous: sanitizer builds on a loaded machine are slow
+}
+
+namespace {
+
+/// Records what the hub hands to a connection, without sockets.
+struct RecordingConnection : net::WsConnection {
+  std::vector<std::vector<std::string>> writes;  // one entry per send/send_batch call
+  bool send(std::string_view text) override {
+    writes.push_back({std::string(text)});
+    return true;
+  }
+  bool send_batch(const std::vector<std::string>& texts) override {
+    writes.push_back(texts);
+    return true;
+  }
+  void close(uint16_t, std::string) override {}
+  bool is_open() const override { return true; }
+  size_t queued() const override { return 0; }
+};
+
+}  // namespace
+
+TEST(EventHub, EventsPublishedTogetherGoToEachClientAsOneBatch) {
+  asio::io_context io;
+  EventHub hub(io.get_executor());
+  auto a = std::make_shared<RecordingConnection>();
+  auto b = std::make_shared<RecordingConnection>();
+  hub.add_client(a);
+  hub.add_client(b);
+  ASSERT_EQ(a->writes.size(), 1u);  // the snapshot, at once
+  for (uint64_t i = 1; i <= 5; ++i) hub.publish(make_event(i, calls::EventKind::call_dtmf, "c1"));
+  EXPECT_EQ(a->writes.size(), 1u);  // nothing yet: the round runs after this handler
+  io.run();
+  for (auto* c : {a.get(), b.get()}) {
+    ASSERT_EQ(c->writes.size(), 2u);
+    ASSERT_EQ(c->writes[1].size(), 5u);
+    for (uint64_t i = 0; i < 5; ++i) {
+      auto d = json::parse(c->writes[1][i]);
+      ASSERT_TRUE(d);
+      EXPECT_EQ(json::get_int(*d, "seq"), static_cast<int64_t>(i + 1));
+    }
+  }
+  EXPECT_EQ(hub.sent(), 2u + 10u);
+  // A client that joins while events are pending gets the others' events
+  // delivered first, and then only its snapshot.
+  hub.publish(make_event(6, calls::EventKind::call_dtmf, "c1"));
+  auto late = std::make_shared<RecordingConnection>();
+  hub.add_client(late);
+  EXPECT_EQ(a->writes.size(), 3u);
+  EXPECT_EQ(late->writes.size(), 1u);
+  io.restart();
+  io.run();
+  EXPECT_EQ(late->writes.size(), 1u);
+}
+
+TEST(EventHub, WithoutAnExecutorEveryEventGoesOutAtOnce) {
+  EventHub hub;
+  auto a = std::make_shared<RecordingConnection>();
+  hub.add_client(a);
+  for (uint64_t i = 1; i <= 3; ++i) hub.publish(make_event(i, calls::EventKind::call_dtmf, "c1"));
+  EXPECT_EQ(a->writes.size(), 4u);
 }
 
 TEST(EventHub, CloseAllSends1001) {
