@@ -1,7 +1,7 @@
 #pragma once
-// Internal to src/net: one WebSocket peer over any Beast stream (server side
-// over TCP, client side over TCP or TLS). One reader loop, one writer loop, a
-// bounded queue of outgoing frames. Includes Beast: only src/net uses it.
+// Internal to src/net: the client side of a WebSocket over any Beast stream
+// (TCP or TLS; the server side is ServerWsPeer). One reader loop, one writer
+// loop, a bounded queue of outgoing frames. Includes Beast: only src/net uses it.
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <deque>

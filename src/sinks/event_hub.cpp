@@ -15,7 +15,7 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
   uint64_t sent = 0;
   uint64_t published = 0;
 
-  // Batched delivery (with an executor).
+  // Envelopes waiting for the next delivery round (batched with an executor).
   std::optional<asio::steady_timer> round_timer;
   std::vector<std::string> pending;  // envelopes not yet handed to clients
   bool round_scheduled = false;
@@ -42,19 +42,15 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
     return false;
   }
 
-  void deliver_to_all(const std::string* one, const std::vector<std::string>* many) {
+  void deliver_to_all(const std::vector<std::string>& batch) {
     // Deliver to a copy: a failing send may run on_close and change the list.
     auto targets = clients;
     std::vector<const net::WsConnection*> gone;
     for (auto& c : targets) {
-      if (one) {
-        if (!deliver(*c, *one)) gone.push_back(c.get());
-        continue;
-      }
       if (!c->is_open()) {
         gone.push_back(c.get());
-      } else if (c->send_batch(*many)) {
-        sent += many->size();
+      } else if (c->send_batch(batch)) {
+        sent += batch.size();
       } else {
         count_drop(*c);
         gone.push_back(c.get());
@@ -70,7 +66,7 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
     const auto started = std::chrono::steady_clock::now();
     std::vector<std::string> batch;
     batch.swap(pending);
-    deliver_to_all(nullptr, &batch);
+    deliver_to_all(batch);
     last_round = std::chrono::steady_clock::now() - started;
   }
 
@@ -118,13 +114,12 @@ void EventHub::publish(const calls::DomainEvent& e) {
   auto& st = *state_;
   ++st.published;
   if (st.clients.empty()) return;
-  std::string text = api::event_envelope(e);
-  if (!st.round_timer) {
-    st.deliver_to_all(&text, nullptr);
-    return;
+  st.pending.push_back(api::event_envelope(e));
+  if (st.round_timer) {
+    st.schedule_round();
+  } else {
+    st.run_round();  // no executor: every event at once
   }
-  st.pending.push_back(std::move(text));
-  st.schedule_round();
 }
 
 void EventHub::add_client(std::shared_ptr<net::WsConnection> conn) {
