@@ -14,33 +14,9 @@
 using namespace aa;
 using aa::test::body_of;
 using aa::test::Service;
+using aa::test::wav_bytes;
 
 namespace {
-
-std::string wav_bytes(size_t samples) {
-  auto le32 = [](std::string& s, uint32_t v) {
-    for (int i = 0; i < 4; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
-  };
-  auto le16 = [](std::string& s, uint16_t v) {
-    s += static_cast<char>(v & 0xff);
-    s += static_cast<char>(v >> 8);
-  };
-  const uint32_t data = static_cast<uint32_t>(samples * 2);
-  std::string w = "RIFF";
-  le32(w, 36 + data);
-  w += "WAVEfmt ";
-  le32(w, 16);
-  le16(w, 1);     // PCM
-  le16(w, 1);     // mono
-  le32(w, 8000);  // rate
-  le32(w, 16000);
-  le16(w, 2);
-  le16(w, 16);
-  w += "data";
-  le32(w, data);
-  w.append(data, '\0');
-  return w;
-}
 
 std::vector<std::string> details(const net::ClientResponse& r) {
   std::vector<std::string> out;

@@ -24,6 +24,7 @@ using namespace aa;
 using aa::test::body_of;
 using aa::test::JsonSchema;
 using aa::test::Service;
+using aa::test::wav_bytes;
 using Value = json::Value;
 
 namespace {
@@ -208,31 +209,6 @@ std::vector<std::string> check_response(const Value& doc, std::string_view metho
   auto parsed = json::parse(body, &why);
   if (!parsed) return {"the body is not JSON: " + why};
   return JsonSchema(doc).validate(*schema, *parsed);
-}
-
-std::string wav_bytes(size_t samples) {
-  auto le32 = [](std::string& s, uint32_t v) {
-    for (int i = 0; i < 4; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
-  };
-  auto le16 = [](std::string& s, uint16_t v) {
-    s += static_cast<char>(v & 0xff);
-    s += static_cast<char>(v >> 8);
-  };
-  const uint32_t data = static_cast<uint32_t>(samples * 2);
-  std::string w = "RIFF";
-  le32(w, 36 + data);
-  w += "WAVEfmt ";
-  le32(w, 16);
-  le16(w, 1);
-  le16(w, 1);
-  le32(w, 8000);
-  le32(w, 16000);
-  le16(w, 2);
-  le16(w, 16);
-  w += "data";
-  le32(w, data);
-  w.append(data, '\0');
-  return w;
 }
 
 int find_event(const test::WsLog& log, std::string_view type, std::string_view call_id) {
