@@ -7,7 +7,7 @@ RELEASE_DIR := build/release
 ASAN_DIR := build/asan
 CMAKE_COMMON := -G Ninja -DAA_WERROR=ON
 
-.PHONY: all deps build run test test-release test-asan bench clean format
+.PHONY: all deps service build run test test-release test-asan bench clean format
 
 all: build
 
@@ -20,10 +20,14 @@ $(RELEASE_DIR)/build.ninja:
 $(ASAN_DIR)/build.ninja:
 	cmake -S . -B $(ASAN_DIR) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DAA_SANITIZE=ON -DAA_BENCH=OFF
 
+# `make run` builds only what it runs (the service), not the test suite.
+service: deps $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target asterisk-api
+
 build: deps $(RELEASE_DIR)/build.ninja
 	cmake --build $(RELEASE_DIR) -j $(JOBS)
 
-run: build
+run: service
 	./$(RELEASE_DIR)/asterisk-api
 
 test-release: build

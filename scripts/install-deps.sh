@@ -8,6 +8,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libsqlite3-dev
   libgtest-dev libgmock-dev
   curl python3 gnuplot-nox
+  flite1-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us libspeexdsp-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

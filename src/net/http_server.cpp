@@ -190,6 +190,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if (websocket::is_upgrade(hdr) && ws_check) {
         stream.expires_never();
         std::optional<Response> refuse = ws_check(probe);
+        // A 101 "refusal" is an acceptance with extra handshake headers
+        // (e.g. the Sec-WebSocket-Protocol chosen).
+        std::vector<Header> accept_headers;
+        if (refuse && refuse->status == 101) {
+          accept_headers = std::move(refuse->headers);
+          refuse.reset();
+        }
         if (refuse) {
           co_await write_response(stream, *refuse, version, false, false);
           finish(probe, *refuse, started);
@@ -211,6 +218,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
             "Upgrade\r\nSec-WebSocket-Accept: " +
             ws::accept_key(key) + "\r\n";
+        for (const auto& h : accept_headers) answer += h.name + ": " + h.value + "\r\n";
         if (!opts.server_header.empty()) answer += "Server: " + opts.server_header + "\r\n";
         answer += "\r\n";
         stream.expires_after(opts.header_timeout);

@@ -35,6 +35,8 @@ struct ServerOptions {
 
 using HttpHandler = std::function<awaitable<Response>(Request&)>;
 /// Decides on a WebSocket upgrade: a Response refuses it (e.g. 401, 404); nullopt accepts.
+/// A Response with status 101 accepts too, adding its headers to the handshake
+/// answer (e.g. `Sec-WebSocket-Protocol: media`).
 using WsUpgradeCheck = std::function<std::optional<Response>(const Request&)>;
 /// Called on the io thread once the handshake completed.
 using WsOpenHandler = std::function<void(std::shared_ptr<WsConnection>, const Request&)>;

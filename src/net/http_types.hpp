@@ -84,13 +84,18 @@ class WsConnection {
       if (!send(t)) return false;
     return true;
   }
+  /// Queue a binary frame (copied). Same bound and result as send().
+  virtual bool send_binary(std::string_view data) = 0;
   /// Send a close frame with `code` after what is already queued, then close.
   virtual void close(uint16_t code, std::string reason = {}) = 0;
   virtual bool is_open() const = 0;
   /// Frames queued and not yet written.
   virtual size_t queued() const = 0;
-  /// Called for each text or binary message received.
+  /// Called for each text message received, and for binary messages too when
+  /// `on_binary` is not set. The frame's opcode decides, never its payload.
   std::function<void(std::string_view)> on_message;
+  /// Called for each binary message received (when set).
+  std::function<void(std::string_view)> on_binary;
   /// Called once when the connection is gone (either side closed, or error).
   std::function<void()> on_close;
 };

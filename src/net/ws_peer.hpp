@@ -30,7 +30,11 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
 
   Stream& stream() { return ws_; }
 
-  bool send(std::string_view text) override {
+  bool send(std::string_view text) override { return push(text, false); }
+  bool send_binary(std::string_view data) override { return push(data, true); }
+
+ private:
+  bool push(std::string_view payload, bool binary) {
     if (!open_ || closing_) return false;
     if (queue_.size() >= max_queue_) {
       // The peer does not keep up: drop it rather than buffer without bound.
@@ -41,11 +45,12 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
       close(overflow_code_, "client too slow");
       return false;
     }
-    queue_.emplace_back(text);
+    queue_.push_back(Frame{std::string(payload), binary});
     start_writer();
     return true;
   }
 
+ public:
   void close(uint16_t code, std::string reason) override {
     if (!open_ || closing_) return;
     closing_ = true;
@@ -72,9 +77,12 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
       boost::system::error_code ec;
       co_await ws_.async_read(buffer, asio::redirect_error(use_awaitable, ec));
       if (ec) break;
-      if (on_message) {
-        auto data = buffer.data();
-        on_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
+      auto data = buffer.data();
+      const std::string_view msg(static_cast<const char*>(data.data()), data.size());
+      if (ws_.got_binary() && on_binary) {
+        on_binary(msg);
+      } else if (on_message) {
+        on_message(msg);
       }
       buffer.consume(buffer.size());
     }
@@ -97,11 +105,12 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
   awaitable<void> write_loop(std::shared_ptr<WsPeer> self) {
     (void)self;
     while (open_ && !queue_.empty()) {
-      std::string msg = std::move(queue_.front());
+      Frame frame = std::move(queue_.front());
       queue_.pop_front();
       boost::system::error_code ec;
-      ws_.text(true);
-      co_await ws_.async_write(asio::buffer(msg), asio::redirect_error(use_awaitable, ec));
+      ws_.binary(frame.binary);
+      co_await ws_.async_write(asio::buffer(frame.payload),
+                               asio::redirect_error(use_awaitable, ec));
       if (ec) {
         writing_ = false;
         hard_close();
@@ -126,15 +135,20 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
     grace_timer_.cancel();
     auto cb = std::move(on_close);
     on_message = nullptr;
+    on_binary = nullptr;
     on_close = nullptr;
     if (cb) cb();
   }
 
+  struct Frame {
+    std::string payload;
+    bool binary = false;
+  };
   Stream ws_;
   size_t max_queue_;
   uint16_t overflow_code_;
   asio::steady_timer grace_timer_;
-  std::deque<std::string> queue_;
+  std::deque<Frame> queue_;
   bool open_ = true;
   bool closing_ = false;
   bool close_sent_ = false;

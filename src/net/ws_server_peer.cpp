@@ -31,6 +31,12 @@ bool ServerWsPeer::send(std::string_view text) {
   return true;
 }
 
+bool ServerWsPeer::send_binary(std::string_view data) {
+  if (!open_ || closing_ || overflowing(1)) return false;
+  enqueue(ws::Opcode::binary, data);
+  return true;
+}
+
 bool ServerWsPeer::send_batch(const std::vector<std::string>& texts) {
   if (!open_ || closing_ || overflowing(texts.size())) return false;
   for (const auto& t : texts) {
@@ -101,8 +107,15 @@ void ServerWsPeer::on_written(const boost::system::error_code& ec) {
 void ServerWsPeer::handle(ws::FrameParser::Message& m) {
   switch (m.opcode) {
     case ws::Opcode::text:
-    case ws::Opcode::binary:
       if (on_message && !closing_) on_message(m.payload);
+      break;
+    case ws::Opcode::binary:
+      if (closing_) break;
+      if (on_binary) {
+        on_binary(m.payload);
+      } else if (on_message) {
+        on_message(m.payload);
+      }
       break;
     case ws::Opcode::ping:
       if (!closing_) enqueue(ws::Opcode::pong, m.payload);
@@ -173,6 +186,7 @@ void ServerWsPeer::finish() {
   sock_.close(ec);  // release the descriptor now; in-flight handlers fail harmlessly
   auto cb = std::move(on_close);
   on_message = nullptr;
+  on_binary = nullptr;
   on_close = nullptr;
   if (cb) cb();
 }

@@ -22,6 +22,7 @@ class ServerWsPeer final : public WsConnection, public std::enable_shared_from_t
 
   bool send(std::string_view text) override;
   bool send_batch(const std::vector<std::string>& texts) override;
+  bool send_binary(std::string_view data) override;
   void close(uint16_t code, std::string reason = {}) override;
   bool is_open() const override { return open_ && !closing_; }
   size_t queued() const override { return pending_frames_ + inflight_frames_; }

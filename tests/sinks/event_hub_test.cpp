@@ -229,6 +229,7 @@ struct RecordingConnection : net::WsConnection {
     writes.push_back(texts);
     return true;
   }
+  bool send_binary(std::string_view) override { return true; }
   void close(uint16_t, std::string) override {}
   bool is_open() const override { return true; }
   size_t queued() const override { return 0; }
