@@ -116,7 +116,8 @@ async function main() {
   });
   await step('endpoints list, listByTech, get', async () => {
     const all = await client.endpoints.list();
-    check(all.some((e) => e.technology === 'PJSIP' && e.resource === '1001'), () => 'PJSIP/1001 not listed');
+    check(all.some((e) => e.technology === 'PJSIP' && e.resource === '1001'),
+      () => 'PJSIP/1001 not listed');
     const pjsip = await client.endpoints.listByTech({tech: 'PJSIP'});
     check(pjsip.length >= 1, () => 'listByTech empty');
     const one = await client.endpoints.get({tech: 'PJSIP', resource: '1001'});
@@ -139,14 +140,16 @@ async function main() {
     });
     check(made.id === out.id, () => 'originate returned ' + made.id + ', asked ' + out.id);
     const [event, channel] = await started;
-    check(channel && typeof channel.answer === 'function', () => 'StasisStart channel is not an object');
+    check(channel && typeof channel.answer === 'function',
+      () => 'StasisStart channel is not an object');
     check(event.args.join(',') === 'outbound,ac-1', () => 'args ' + show(event.args));
   });
   await step('channels get and list (dialplan Stasis app_data)', async () => {
     const got = await client.channels.get({channelId: out.id});
     check(got.state === 'Up', () => 'state ' + got.state);
     check(got.dialplan.app_name === 'Stasis', () => 'app_name ' + got.dialplan.app_name);
-    check(got.dialplan.app_data === app + ',outbound,ac-1', () => 'app_data ' + got.dialplan.app_data);
+    check(got.dialplan.app_data === app + ',outbound,ac-1',
+      () => 'app_data ' + got.dialplan.app_data);
     const list = await client.channels.list();
     check(list.some((c) => c.id === out.id), () => 'not in the list');
   });
@@ -208,7 +211,8 @@ async function main() {
     const one = await client.recordings.getStored({recordingName: recName});
     check(one.format === 'wav', () => 'format ' + one.format);
     const file = await client.recordings.getStoredFile({recordingName: recName});
-    check(Buffer.isBuffer(file) && file.slice(0, 4).toString() === 'RIFF', () => 'file is not a WAV');
+    check(Buffer.isBuffer(file) && file.slice(0, 4).toString() === 'RIFF',
+      () => 'file is not a WAV');
     const copy = await client.recordings.copyStored({
       recordingName: recName, destinationRecordingName: recName + '-copy'});
     check(copy.name === recName + '-copy', () => 'copy ' + show(copy));
@@ -223,11 +227,12 @@ async function main() {
   await step('inbound StasisStart, ring, answer', async () => {
     const waitStart = waitFor(client, 'StasisStart', (e) => e.args[0] === 'inbound');
     const made = await control('POST', '/inbound',
-      {from: '+1 (555) 013-0000', to: '1001', args: ['inbound', '1001']});
+      {from: '+1 (555) 013-0000', to: '1001', args: ['inbound', '1001'], app: app});
     inboundId = made.channelId;
     const [event, channel] = await waitStart;
     check(event.channel.id === inboundId, () => 'StasisStart for ' + event.channel.id);
-    check(event.channel.caller.number === '+1 (555) 013-0000', () => 'caller number ' + event.channel.caller.number);
+    check(event.channel.caller.number === '+1 (555) 013-0000',
+      () => 'caller number ' + event.channel.caller.number);
     await channel.ring();
     const up = channelEvent(client, 'ChannelStateChange', inboundId);
     await channel.answer();
@@ -307,7 +312,8 @@ async function main() {
   await step('errors are rejections with the ARI message', async () => {
     let error;
     await client.channels.get({channelId: 'no-such-channel'}).catch((e) => { error = e; });
-    check(error && /Channel not found/.test(error.message), () => 'got ' + (error && error.message));
+    check(error && /Channel not found/.test(error.message),
+      () => 'got ' + (error && error.message));
   });
   await step('far-end hangup: ChannelHangupRequest, StasisEnd, ChannelDestroyed', async () => {
     const other = client.Channel();
@@ -318,7 +324,8 @@ async function main() {
     const destroyed = waitFor(other, 'ChannelDestroyed');
     await control('POST', '/channels/' + other.id + '/hangup', {cause: 16});
     const [req] = await request;
-    check(req.cause === 16 && !req.soft, () => 'request ' + show({cause: req.cause, soft: req.soft}));
+    check(req.cause === 16 && !req.soft,
+      () => 'request ' + show({cause: req.cause, soft: req.soft}));
     await destroyed;
   });
   await step('hangup', async () => {
