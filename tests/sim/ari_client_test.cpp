@@ -84,7 +84,8 @@ std::string ensure_modules(std::string& why) {
   fs::copy_file(src / "package-lock.json", tmp / "package-lock.json", ec);
   const auto t0 = std::chrono::steady_clock::now();
   Shell r = run("cd " + quote(tmp.string()) +
-              " && timeout 240 npm ci --no-audit --no-fund --loglevel=error");
+                " && timeout 240 npm ci --no-audit --no-fund --loglevel=error --fetch-retries=2 "
+                "--fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=10000");
   const auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (r.exit_code != 0) {
     fs::remove_all(tmp, ec);
@@ -122,7 +123,7 @@ TEST(AriClient, NodeAriClientDrivesEveryContractOperation) {
   aa::sim::SimThread sim(o);
   const std::string script = (fs::path(AA_ARI_CLIENT_DIR) / "drive.js").string();
   const Shell r = run("NODE_PATH=" + quote(modules) + " timeout 90 node " + quote(script) + " " +
-                    quote(sim.base_url()) + " asterisk_ari asterisk_ari_pass openclaw-voice");
+                      quote(sim.base_url()) + " asterisk_ari asterisk_ari_pass openclaw-voice");
   sim.stop();
   const bool ok = r.exit_code == 0 && r.output.find(" steps ok") != std::string::npos &&
                   r.output.find("FAIL") == std::string::npos;
