@@ -66,7 +66,7 @@ class Writer {
     w_.EndArray();
     return *this;
   }
-  // Keys and strings are checked (8 bytes per step on ASCII) and copied with
+  // Keys and strings are checked (16 bytes per step on ASCII) and copied with
   // U+FFFD replacements only when they are not valid UTF-8.
   Writer& key(std::string_view k) {
     if (utf8::is_valid(k)) {
