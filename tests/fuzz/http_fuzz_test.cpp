@@ -149,7 +149,7 @@ TEST(FuzzHttp, ApiHandleNeverAnswers500OrInvalidJson) {
         }
         current.clear();
       },
-      std::chrono::seconds(120));
+      std::chrono::seconds(60 + n / 100));
   std::printf("[ figures ] %zu requests, statuses:", n);
   for (const auto& [status, count] : statuses) std::printf(" %d x%zu", status, count);
   std::printf("\n");
@@ -232,7 +232,7 @@ TEST(FuzzHttp, RawBytesThroughARealServerNeverGet500) {
           if (::testing::Test::HasFailure()) co_return;
         }
       },
-      std::chrono::seconds(120));
+      std::chrono::seconds(60 + n / 10));
 }
 
 }  // namespace
