@@ -7,7 +7,7 @@ RELEASE_DIR := build/release
 ASAN_DIR := build/asan
 CMAKE_COMMON := -G Ninja -DAA_WERROR=ON
 
-.PHONY: all deps service build run test test-release test-asan bench clean format
+.PHONY: all deps service build run test test-release test-asan fuzz bench clean format
 
 all: build
 
@@ -39,6 +39,16 @@ test-asan: deps $(ASAN_DIR)/build.ninja
 	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
 
 test: test-release test-asan
+
+# A long fuzzing campaign (the same fuzzers `make test` runs briefly), under
+# AddressSanitizer + UBSan. FUZZ_ITERATIONS per fuzzer; FUZZ_SEED to vary it.
+FUZZ_ITERATIONS ?= 200000
+FUZZ_SEED ?= 1
+fuzz: deps $(ASAN_DIR)/build.ninja
+	cmake --build $(ASAN_DIR) -j $(JOBS) --target test_fuzz
+	AA_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) AA_FUZZ_SEED=$(FUZZ_SEED) AA_SHARED_DIR=$(CURDIR)/../shared \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ./$(ASAN_DIR)/test_fuzz
 
 bench: build
 	./bench/run.sh $(RELEASE_DIR)

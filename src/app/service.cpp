@@ -23,7 +23,9 @@ Service::~Service() {
   if (sim_) sim_->stop();
 }
 
-std::string Service::simulator_url() const { return sim_ ? sim_->base_url() : std::string{}; }
+std::string Service::simulator_url() const {
+  return sim_ ? sim_->base_url() : std::string{};
+}
 
 uint16_t Service::start() {
   if (cfg_.simulated()) {
@@ -48,12 +50,14 @@ uint16_t Service::start() {
   so.host = cfg_.api_host;
   so.port = cfg_.api_port;
   so.server_header = "asterisk-api";
+  so.max_connections = cfg_.max_connections;
   // Body limits, JSON protocol errors and the access log come from the Api,
   // which is built after the server (its port goes into MEDIA_BASE_URL).
   http::Api::configure_deferred(so, api_);
   server_ = std::make_unique<net::HttpServer>(io_, so);
   port_ = server_->start();
-  if (cfg_.media_base_url.empty()) cfg_.media_base_url = "http://127.0.0.1:" + std::to_string(port_);
+  if (cfg_.media_base_url.empty())
+    cfg_.media_base_url = "http://127.0.0.1:" + std::to_string(port_);
 
   ari::RestClientOptions ro;
   ro.base_url = cfg_.ari_url;
@@ -62,10 +66,10 @@ uint16_t Service::start() {
   ro.request_timeout = cfg_.ari_timeout;
   ari_ = std::make_unique<ari::RestClient>(io_.get_executor(), ro);
   metrics_ = std::make_unique<metrics::ServiceMetrics>();
-  ari_->set_observer([m = metrics_.get()](std::string_view op, int status,
-                                          std::chrono::microseconds us) {
-    m->observe_ari(op, status, us);
-  });
+  ari_->set_observer(
+      [m = metrics_.get()](std::string_view op, int status, std::chrono::microseconds us) {
+        m->observe_ari(op, status, us);
+      });
 
   media_ = std::make_unique<media::MediaStore>();
   hub_ = std::make_unique<sinks::EventHub>(io_.get_executor());
@@ -147,7 +151,8 @@ awaitable<void> Service::shutdown() {
   server_->stop_accepting();
   hub_->close_all(1001);
   co_await server_->shutdown(cfg_.shutdown_grace);
-  events_->stop();
+  // Close frame 1001 to Asterisk, and a short wait for its answer.
+  co_await events_->shutdown();
   webhooks_->stop();
   if (sim_) sim_->stop();
   log::info("shutdown complete");

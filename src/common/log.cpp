@@ -2,23 +2,43 @@
 
 #include <spdlog/pattern_formatter.h>
 
+#include "common/utf8.hpp"
+
 namespace aa::log {
 
 namespace {
 
-// The message, escaped for a JSON string (for LOG_FORMAT=json).
+// The message, escaped for a JSON string (for LOG_FORMAT=json). Messages quote
+// what clients and ARI sent (paths, names), so ill-formed UTF-8 is replaced
+// with U+FFFD: a log line is one valid JSON object whatever it quotes.
 class JsonMessageFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
     static constexpr char kHex[] = "0123456789abcdef";
-    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+    std::string_view text(msg.payload.data(), msg.payload.size());
+    std::string repaired;
+    if (!utf8::is_valid(text)) {
+      repaired = utf8::to_valid(text);
+      text = repaired;
+    }
+    for (char c : text) {
       switch (c) {
-        case '"': dest.append(std::string_view("\\\"")); break;
-        case '\\': dest.append(std::string_view("\\\\")); break;
-        case '\n': dest.append(std::string_view("\\n")); break;
-        case '\r': dest.append(std::string_view("\\r")); break;
-        case '\t': dest.append(std::string_view("\\t")); break;
+        case '"':
+          dest.append(std::string_view("\\\""));
+          break;
+        case '\\':
+          dest.append(std::string_view("\\\\"));
+          break;
+        case '\n':
+          dest.append(std::string_view("\\n"));
+          break;
+        case '\r':
+          dest.append(std::string_view("\\r"));
+          break;
+        case '\t':
+          dest.append(std::string_view("\\t"));
+          break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
             char esc[6] = {'\\', 'u', '0', '0', kHex[(c >> 4) & 15], kHex[c & 15]};

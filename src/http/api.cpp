@@ -426,6 +426,7 @@ void Api::build_routes() {
     return [this, fn](net::Request& req, const PathParams& p) { return fn(*this, req, p); };
   };
   auto& r = router_;
+  r.set_max_param_bytes(limits::kPathParam);
   r.add("GET", "/", "API overview with all available endpoints", bind(&H::index));
   r.add("GET", "/health", "Health check: ARI connection status, active call count",
         bind(&H::health));
@@ -460,6 +461,9 @@ void Api::build_routes() {
         bind(&H::media_file));
   r.add("GET", "/events", "Real-time call event stream (WebSocket upgrade)",
         bind(&H::events_without_upgrade));
+  // The WebSocket itself, listed as its own entry in GET / ("WS   /events").
+  r.add_listing("WS", "/events",
+                "Real-time call event stream: a snapshot, then one message per event");
 }
 
 awaitable<net::Response> Api::handle(net::Request& req) {

@@ -35,6 +35,24 @@ std::optional<net::Response> Auth::check(const net::Request& req) const {
   return r;
 }
 
+namespace {
+
+/// A query parameter whose name suggests a credential, whatever its case:
+/// a key sent under a name we do not accept (`apikey`, `API_KEY`, `token`...)
+/// must not reach a log line either.
+bool key_like(std::string_view name) {
+  static constexpr std::string_view kWords[] = {"key",  "token",      "secret",  "pass", "pwd",
+                                                "auth", "credential", "session", "sig"};
+  std::string lower(name);
+  for (auto& c : lower)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+  for (auto w : kWords)
+    if (lower.find(w) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
 std::string redact_target(std::string_view target) {
   size_t q = target.find('?');
   if (q == std::string_view::npos) return std::string(target);
@@ -48,7 +66,7 @@ std::string redact_target(std::string_view target) {
     first = false;
     size_t eq = part.find('=');
     std::string name = url_decode(part.substr(0, eq));
-    if (name == "api_key")
+    if (eq != std::string_view::npos && key_like(name))
       out += std::string(part.substr(0, eq)) + "=***";
     else
       out += part;

@@ -24,7 +24,9 @@ class Auth {
   std::string key_;
 };
 
-/// `target` with the value of every `api_key` query parameter replaced by "***".
+/// `target` with the value of every key-like query parameter replaced by "***":
+/// any name containing key, token, secret, pass, pwd, auth, credential,
+/// session or sig, in any case (`api_key`, `apikey`, `API_KEY`, `access_token`...).
 std::string redact_target(std::string_view target);
 
 }  // namespace aa::http

@@ -94,6 +94,9 @@ net::Response protocol_error(int status, std::string_view message) {
     case 431:
       code = "HEADERS_TOO_LARGE";
       break;
+    case 503:
+      code = "TOO_MANY_CONNECTIONS";  // the only 503 the HTTP layer itself sends
+      break;
     default:
       code = status >= 500 ? "INTERNAL" : "BAD_REQUEST";
       break;

@@ -117,6 +117,13 @@ awaitable<net::Response> Router::dispatch(net::Request& req) const {
   Match m = match(req.method, req.path);
   if (m.route) {
     req.route = m.route->pattern;
+    for (const auto& [name, value] : m.params.items()) {
+      if (value.size() > max_param_bytes_) {
+        co_return to_response(Error(ErrorCode::not_found,
+                                    "Not found: the :" + name + " path segment is longer than " +
+                                        std::to_string(max_param_bytes_) + " bytes"));
+      }
+    }
     net::Response r = co_await m.route->handler(req, m.params);
     co_return r;
   }

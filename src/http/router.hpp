@@ -53,8 +53,13 @@ class Router {
   /// HEAD is matched as GET.
   Match match(std::string_view method, std::string_view path) const;
 
-  /// Match and run the handler; 404/405 JSON otherwise.
+  /// Match and run the handler; 404/405 JSON otherwise. A `:param` longer than
+  /// max_param_bytes() names nothing that can exist: 404 without running the
+  /// handler (so an overlong id never reaches Asterisk).
   awaitable<net::Response> dispatch(net::Request& req) const;
+
+  void set_max_param_bytes(size_t n) { max_param_bytes_ = n; }
+  size_t max_param_bytes() const { return max_param_bytes_; }
 
   const std::vector<Route>& routes() const { return routes_; }
 
@@ -64,6 +69,7 @@ class Router {
 
  private:
   std::vector<Route> routes_;
+  size_t max_param_bytes_ = 256;
 };
 
 /// Split "/a/b/" into {"a","b"} (empty segments dropped).

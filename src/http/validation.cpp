@@ -27,6 +27,10 @@ std::string_view type_name(const json::Value& v) {
   return "an object";
 }
 
+std::string too_long(size_t max_bytes) {
+  return "must be at most " + std::to_string(max_bytes) + " bytes long";
+}
+
 }  // namespace
 
 Outcome<json::Document> read_json_object(const net::Request& req) {
@@ -42,7 +46,13 @@ Outcome<json::Document> read_json_object(const net::Request& req) {
                             : "Content-Type must be application/json, not " + ct);
   }
   std::string why;
-  auto parsed = json::parse(req.body, &why);
+  bool bad_utf8 = false;
+  auto parsed = json::parse_utf8(req.body, &why, &bad_utf8);
+  if (!parsed && bad_utf8) {
+    Error e(ErrorCode::bad_json, "Request body is not valid UTF-8");
+    e.details.push_back("body: " + why);
+    return e;
+  }
   if (!parsed) {
     Error e(ErrorCode::bad_json, "Request body is not valid JSON");
     if (!why.empty()) e.details.push_back("body: " + why);
@@ -69,8 +79,8 @@ Error FieldReader::error() const {
   return e;
 }
 
-std::optional<std::string> FieldReader::string(std::string_view name, bool required,
-                                               bool non_empty) {
+std::optional<std::string> FieldReader::string(std::string_view name, bool required, bool non_empty,
+                                               size_t max_bytes) {
   const json::Value* v = json::find(obj_, name);
   if (!v) {
     if (required) problem(name, "is required");
@@ -78,6 +88,10 @@ std::optional<std::string> FieldReader::string(std::string_view name, bool requi
   }
   if (!v->IsString()) {
     problem(name, "must be a string, not " + std::string(type_name(*v)));
+    return std::nullopt;
+  }
+  if (v->GetStringLength() > max_bytes) {
+    problem(name, too_long(max_bytes));
     return std::nullopt;
   }
   std::string s(v->GetString(), v->GetStringLength());
@@ -163,21 +177,31 @@ Outcome<calls::OriginateRequest> parse_originate(const net::Request& req) {
   if (!doc) return doc.error();
   FieldReader f(*doc);
   calls::OriginateRequest out;
-  if (auto v = f.string("endpoint", true, true)) out.endpoint = *v;
-  if (auto v = f.string("callerId", false, false)) out.caller_id = *v;
+  if (auto v = f.string("endpoint", true, true, limits::kEndpoint)) out.endpoint = *v;
+  if (auto v = f.string("callerId", false, false, limits::kCallerId)) out.caller_id = *v;
   if (auto v = f.integer("timeout", false, 1, 120)) out.timeout_s = static_cast<int>(*v);
   if (const json::Value* vars = f.raw("variables")) {
     if (!vars->IsObject()) {
       f.problem("variables", "must be an object of string values");
+    } else if (vars->MemberCount() > limits::kVariables) {
+      f.problem("variables",
+                "must have at most " + std::to_string(limits::kVariables) + " entries");
     } else {
       for (const auto& m : vars->GetObject()) {
-        std::string key(json::as_view(m.name));
+        const std::string_view key = json::as_view(m.name);
         if (key.empty()) {
           f.problem("variables", "names must not be empty");
+        } else if (key.size() > limits::kVariableName) {
+          // The name itself is too long to quote in full.
+          f.problem("variables", "names " + too_long(limits::kVariableName) + " (" +
+                                     std::string(key.substr(0, 32)) + "...)");
         } else if (!m.value.IsString()) {
-          f.problem("variables." + key, "must be a string, not " + std::string(type_name(m.value)));
+          f.problem("variables." + std::string(key),
+                    "must be a string, not " + std::string(type_name(m.value)));
+        } else if (m.value.GetStringLength() > limits::kVariableValue) {
+          f.problem("variables." + std::string(key), too_long(limits::kVariableValue));
         } else {
-          out.variables.emplace_back(key, std::string(json::as_view(m.value)));
+          out.variables.emplace_back(std::string(key), std::string(json::as_view(m.value)));
         }
       }
     }
@@ -196,10 +220,12 @@ Outcome<std::string> parse_hangup(const net::Request& req) {
   if (!doc) return doc.error();
   FieldReader f(*doc);
   std::string reason;
-  if (auto v = f.string("reason", false, false)) reason = *v;
+  if (auto v = f.string("reason", false, false, limits::kReason)) reason = *v;
   if (reason.empty())
     if (auto q = req.param("reason")) reason = std::string(*q);
-  if (!reason.empty()) {
+  if (reason.size() > limits::kReason) {
+    f.problem("reason", too_long(limits::kReason));
+  } else if (!reason.empty()) {
     bool known = false;
     for (auto r : kReasons) known |= r == reason;
     if (!known)
@@ -224,19 +250,27 @@ Outcome<calls::PlayRequest> parse_play(const net::Request& req) {
     std::string s(json::as_view(*media));
     if (all_space(s))
       f.problem("media", "must not be empty");
+    else if (s.size() > limits::kMediaItem)
+      f.problem("media", too_long(limits::kMediaItem));
     else
       out.media.push_back(std::move(s));
   } else if (media->IsArray()) {
     if (media->Empty()) f.problem("media", "must not be an empty array");
-    size_t i = 0;
-    for (const auto& item : media->GetArray()) {
-      const std::string field = "media[" + std::to_string(i++) + "]";
-      if (!item.IsString())
-        f.problem(field, "must be a string, not " + std::string(type_name(item)));
-      else if (all_space(json::as_view(item)))
-        f.problem(field, "must not be empty");
-      else
-        out.media.emplace_back(json::as_view(item));
+    if (media->Size() > limits::kMediaItems) {
+      f.problem("media", "must have at most " + std::to_string(limits::kMediaItems) + " items");
+    } else {
+      size_t i = 0;
+      for (const auto& item : media->GetArray()) {
+        const std::string field = "media[" + std::to_string(i++) + "]";
+        if (!item.IsString())
+          f.problem(field, "must be a string, not " + std::string(type_name(item)));
+        else if (all_space(json::as_view(item)))
+          f.problem(field, "must not be empty");
+        else if (item.GetStringLength() > limits::kMediaItem)
+          f.problem(field, too_long(limits::kMediaItem));
+        else
+          out.media.emplace_back(json::as_view(item));
+      }
     }
   } else {
     f.problem("media",
@@ -253,13 +287,13 @@ Outcome<calls::RecordRequest> parse_record(const net::Request& req) {
   if (!doc) return doc.error();
   FieldReader f(*doc);
   calls::RecordRequest out;
-  if (auto v = f.string("name", false, false)) {
+  if (auto v = f.string("name", false, false, limits::kName)) {
     if (!is_safe_name(*v))
       f.problem("name", "must be 1-128 characters of A-Z a-z 0-9 _ . - (not starting with '.')");
     else
       out.name = *v;
   }
-  if (auto v = f.string("format", false, false)) {
+  if (auto v = f.string("format", false, false, 16)) {
     bool known = false;
     for (auto k : kFormats) known |= k == *v;
     if (!known)
@@ -279,7 +313,7 @@ Outcome<std::string> parse_dtmf(const net::Request& req) {
   if (!doc) return doc.error();
   FieldReader f(*doc);
   std::string digits;
-  if (auto v = f.string("dtmf", true, false)) {
+  if (auto v = f.string("dtmf", true, false, limits::kDtmf)) {
     auto norm = normalize_dtmf(*v);
     if (!norm)
       f.problem("dtmf", "must match ^[0-9A-D*#]+$");
@@ -295,8 +329,8 @@ Outcome<calls::TransferRequest> parse_transfer(const net::Request& req) {
   if (!doc) return doc.error();
   FieldReader f(*doc);
   calls::TransferRequest out;
-  if (auto v = f.string("endpoint", true, true)) out.endpoint = *v;
-  if (auto v = f.string("callerId", false, false)) out.caller_id = *v;
+  if (auto v = f.string("endpoint", true, true, limits::kEndpoint)) out.endpoint = *v;
+  if (auto v = f.string("callerId", false, false, limits::kCallerId)) out.caller_id = *v;
   if (auto v = f.integer("timeout", false, 1, 120)) out.timeout_s = static_cast<int>(*v);
   if (!f.ok()) return f.error();
   return out;
@@ -307,7 +341,7 @@ Outcome<std::string> parse_bridge_create(const net::Request& req) {
   if (!doc) return doc.error();
   FieldReader f(*doc);
   std::string name;
-  if (auto v = f.string("name", false, false)) name = *v;
+  if (auto v = f.string("name", false, false, limits::kName)) name = *v;
   if (!f.ok()) return f.error();
   return name;
 }
@@ -317,7 +351,7 @@ Outcome<std::string> parse_bridge_channel(const net::Request& req) {
   if (!doc) return doc.error();
   FieldReader f(*doc);
   std::string id;
-  if (auto v = f.string("callId", true, true)) id = *v;
+  if (auto v = f.string("callId", true, true, limits::kId)) id = *v;
   if (!f.ok()) return f.error();
   return id;
 }
@@ -327,7 +361,7 @@ Outcome<std::string> parse_copy(const net::Request& req) {
   if (!doc) return doc.error();
   FieldReader f(*doc);
   std::string dest;
-  if (auto v = f.string("destinationName", true, true)) {
+  if (auto v = f.string("destinationName", true, true, limits::kName)) {
     if (!is_safe_name(*v))
       f.problem("destinationName",
                 "must be 1-128 characters of A-Z a-z 0-9 _ . - (not starting with '.')");

@@ -16,8 +16,28 @@
 
 namespace aa::http {
 
+/// Longest values the API accepts, in bytes (UTF-8). Far above what a real
+/// client sends, far below what would travel into an ARI URL and come back as
+/// a 502: longer is a 400 naming the field. Documented in README and as
+/// `maxLength`/`maxItems`/`maxProperties` in openapi.json.
+namespace limits {
+inline constexpr size_t kEndpoint = 256;        // endpoint (originate, transfer)
+inline constexpr size_t kCallerId = 256;        // callerId
+inline constexpr size_t kMediaItem = 1024;      // each media URI
+inline constexpr size_t kMediaItems = 32;       // media array length
+inline constexpr size_t kDtmf = 64;             // dtmf digits
+inline constexpr size_t kName = 128;            // bridge name, recording name, destinationName
+inline constexpr size_t kReason = 64;           // hangup reason
+inline constexpr size_t kId = 128;              // callId in bodies
+inline constexpr size_t kVariables = 64;        // variables: number of entries
+inline constexpr size_t kVariableName = 128;    // variables: each name
+inline constexpr size_t kVariableValue = 1024;  // variables: each value
+inline constexpr size_t kPathParam = 256;       // any :param of a route (longer: 404)
+}  // namespace limits
+
 /// Parses the body of `req` as a JSON object. Empty (or all-whitespace) body → `{}`.
-/// Errors: 415 (body present with a non-JSON Content-Type), 400 bad JSON / not an object.
+/// Errors: 415 (body present with a non-JSON Content-Type), 400 bad JSON / not
+/// an object / not valid UTF-8 (RFC 8259 §8.1: JSON text is UTF-8).
 Outcome<json::Document> read_json_object(const net::Request& req);
 
 /// Typed access to the members of one JSON object, collecting every problem.
@@ -26,8 +46,10 @@ class FieldReader {
   explicit FieldReader(const json::Value& obj, std::string prefix = {})
       : obj_(obj), prefix_(std::move(prefix)) {}
 
-  /// Absent → nullopt (and "is required" when `required`). Wrong type → problem.
-  std::optional<std::string> string(std::string_view name, bool required, bool non_empty);
+  /// Absent → nullopt (and "is required" when `required`). Wrong type, or
+  /// longer than `max_bytes` → problem.
+  std::optional<std::string> string(std::string_view name, bool required, bool non_empty,
+                                    size_t max_bytes);
   /// Integer (an integral number like 30.0 is accepted) within [min, max].
   std::optional<int64_t> integer(std::string_view name, bool required, int64_t min, int64_t max);
   std::optional<bool> boolean(std::string_view name, bool required);

@@ -15,9 +15,69 @@ double seconds(std::chrono::microseconds us) {
   return static_cast<double>(us.count()) / 1e6;
 }
 
+// Every label value comes from a closed set: a value a client or Asterisk can
+// invent (an HTTP method, a Q.850 number) would otherwise add series for ever.
+
 std::string status_class(int status) {
   if (status <= 0) return "no_response";
+  if (status < 100 || status > 599) return "other";
   return std::to_string(status / 100) + "xx";
+}
+
+std::string_view method_label(std::string_view method) {
+  static constexpr std::string_view kKnown[] = {"GET",    "HEAD",  "POST",   "PUT",
+                                                "DELETE", "PATCH", "OPTIONS"};
+  for (auto k : kKnown)
+    if (k == method) return k;
+  return "other";
+}
+
+/// The hangup causes the domain reports (Q.850 names, Dial's statuses, our
+/// own); anything else (e.g. `cause_<n>` for an unnamed Q.850 number) is "other".
+std::string_view cause_label(std::string_view cause) {
+  static constexpr std::string_view kKnown[] = {"normal",
+                                                "unallocated",
+                                                "no_route",
+                                                "busy",
+                                                "no_user_response",
+                                                "no_answer",
+                                                "subscriber_absent",
+                                                "rejected",
+                                                "destination_out_of_order",
+                                                "invalid_number",
+                                                "normal_unspecified",
+                                                "congestion",
+                                                "network_out_of_order",
+                                                "temporary_failure",
+                                                "switch_congestion",
+                                                "bearer_capability_not_available",
+                                                "interworking",
+                                                "unavailable",
+                                                "cancelled",
+                                                "invalid_args",
+                                                "timeout",
+                                                "number_incomplete",
+                                                "codec_mismatch",
+                                                "failure",
+                                                "answered_elsewhere",
+                                                "originate_failed",
+                                                "lost_during_ari_outage",
+                                                "asterisk_restart",
+                                                "transfer_failed"};
+  if (cause.empty()) return "";
+  for (auto k : kKnown)
+    if (k == cause) return k;
+  return "other";
+}
+
+/// ARI operations are names from the client's code (`originate`, `play`...);
+/// still, at most kMaxAriOperations distinct ones, and only [a-z_] names.
+constexpr size_t kMaxAriOperations = 64;
+bool plausible_operation(std::string_view op) {
+  if (op.empty() || op.size() > 48) return false;
+  for (char c : op)
+    if (!((c >= 'a' && c <= 'z') || c == '_')) return false;
+  return true;
 }
 
 /// Boot time from /proc/stat, to turn the process's start tick into unix time.
@@ -78,16 +138,22 @@ ServiceMetrics::ServiceMetrics() = default;
 
 void ServiceMetrics::observe_http(std::string_view method, std::string_view route, int status,
                                   std::chrono::microseconds elapsed) {
-  HttpKey key{std::string(method), route.empty() ? std::string("unmatched") : std::string(route)};
+  HttpKey key{std::string(method_label(method)),
+              route.empty() ? std::string("unmatched") : std::string(route)};
   auto& s = http_[key];
   s.latency.observe(seconds(elapsed));
-  ++s.by_status[status];
+  ++s.by_status[status >= 100 && status <= 599 ? status : 0];
 }
 
 void ServiceMetrics::observe_ari(std::string_view operation, int status,
                                  std::chrono::microseconds elapsed) {
   auto it = ari_.find(operation);
-  if (it == ari_.end()) it = ari_.emplace(std::string(operation), AriSeries{}).first;
+  if (it == ari_.end()) {
+    if (!plausible_operation(operation) || ari_.size() >= kMaxAriOperations - 1)
+      operation = "other";
+    it = ari_.find(operation);
+    if (it == ari_.end()) it = ari_.emplace(std::string(operation), AriSeries{}).first;
+  }
   it->second.latency.observe(seconds(elapsed));
   ++it->second.by_outcome[status_class(status)];
 }
@@ -101,7 +167,7 @@ void ServiceMetrics::publish(const calls::DomainEvent& e) {
     // "answered": the call was connected before it ended; "unanswered": it
     // never was (busy, no answer, failed originate, hung up while ringing).
     CallKey key{direction, e.call->answered_at_ms > 0 ? "answered" : "unanswered",
-                e.cause.empty() ? e.call->hangup_cause : e.cause};
+                std::string(cause_label(e.cause.empty() ? e.call->hangup_cause : e.cause))};
     ++calls_ended_[key];
   }
 }
@@ -147,7 +213,7 @@ std::string ServiceMetrics::render(const Gauges& g, const ProcessStats& p) const
            "HTTP requests by method, route template and status.");
   for (const auto& [k, s] : http_)
     for (const auto& [status, n] : s.by_status) {
-      const std::string code = std::to_string(status);
+      const std::string code = status ? std::to_string(status) : std::string("other");
       w.sample("asterisk_api_http_requests_total",
                {{"method", k.method}, {"route", k.route}, {"status", code}},
                static_cast<double>(n));

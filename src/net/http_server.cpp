@@ -1,5 +1,6 @@
 #include "net/http_server.hpp"
 
+#include <array>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -20,11 +21,54 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// What the server knows of one open connection, for shutdown.
+// What the server knows of one open connection, for shutdown and eviction.
 struct ConnState {
   beast::tcp_stream* stream = nullptr;
   bool busy = false;  // a request is being handled
+  bool idle = true;   // waiting for a request's headers (never spoke, or keep-alive)
+  bool evicted = false;
+  std::chrono::steady_clock::time_point idle_since = std::chrono::steady_clock::now();
 };
+
+/// Cancels the socket's pending operations when `after` has passed, so that
+/// the session can still answer (408) — Beast's own stream timeout closes the
+/// socket instead. Does nothing once destroyed.
+class Deadline {
+ public:
+  Deadline(tcp::socket& sock, std::chrono::milliseconds after)
+      : timer_(sock.get_executor()), state_(std::make_shared<State>()) {
+    timer_.expires_after(after);
+    timer_.async_wait([st = state_, &sock](const boost::system::error_code& ec) {
+      if (ec || !st->armed) return;
+      st->expired = true;
+      boost::system::error_code ignored;
+      sock.cancel(ignored);
+    });
+  }
+  ~Deadline() {
+    state_->armed = false;
+    timer_.cancel();
+  }
+  Deadline(const Deadline&) = delete;
+  Deadline& operator=(const Deadline&) = delete;
+  bool expired() const { return state_->expired; }
+
+ private:
+  struct State {
+    bool armed = true;
+    bool expired = false;
+  };
+  asio::steady_timer timer_;
+  std::shared_ptr<State> state_;
+};
+
+/// Errors that mean the peer went away (or we closed it): nothing to answer.
+bool peer_gone(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == http::error::partial_message ||
+         ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::error::operation_aborted ||
+         ec == beast::error::timeout;
+}
 
 Request to_request(http::request<http::string_body>& msg, const std::string& remote) {
   Request r;
@@ -49,6 +93,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   WsOpenHandler ws_open;
   std::unordered_set<std::shared_ptr<ConnState>> conns;
   std::vector<std::weak_ptr<WsConnection>> websockets;
+  size_t live_websockets = 0;  // upgraded sessions still reading
+  size_t evicting = 0;         // evicted, their sessions not yet ended
+  uint64_t evicted = 0, refused = 0;
   bool accepting = false;
   bool draining = false;
   uint16_t bound_port = 0;
@@ -74,7 +121,63 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         continue;
       }
       sock.set_option(tcp::no_delay(true), ec);
+      if (!make_room()) {
+        ++refused;
+        spawn(io.get_executor(), refuse(std::move(sock)), "http refuse");
+        continue;
+      }
       spawn(io.get_executor(), session(self, std::move(sock)), "http session");
+    }
+  }
+
+  /// Below max_connections, or made so by closing the connection idle the longest.
+  bool make_room() {
+    if (conns.size() - evicting + live_websockets < opts.max_connections) return true;
+    std::shared_ptr<ConnState> oldest;
+    for (const auto& c : conns)
+      if (c->idle && !c->evicted && c->stream && (!oldest || c->idle_since < oldest->idle_since))
+        oldest = c;
+    if (!oldest) return false;
+    oldest->evicted = true;
+    ++evicting;
+    boost::system::error_code ec;
+    oldest->stream->socket().cancel(ec);  // its session ends at once and closes it
+    ++evicted;
+    return true;  // the evicted one leaves `conns` as soon as its session resumes
+  }
+
+  /// Every connection is busy: say so instead of a bare close.
+  awaitable<void> refuse(tcp::socket sock) {
+    Response r = error_response(503, "Too many connections");
+    std::string out = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: " + r.content_type +
+                      "\r\nContent-Length: " + std::to_string(r.body.size()) +
+                      "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + r.body;
+    boost::system::error_code ec;
+    {
+      Deadline dl(sock, std::chrono::milliseconds(1000));
+      co_await asio::async_write(sock, asio::buffer(out), asio::redirect_error(use_awaitable, ec));
+    }
+    sock.shutdown(tcp::socket::shutdown_send, ec);
+    sock.close(ec);
+  }
+
+  /// After an answer that ends the connection: send FIN, then read and discard
+  /// what the client still sends (bounded in bytes and time) before closing,
+  /// so that closing with unread bytes does not reset the connection before the
+  /// client has read the answer.
+  awaitable<void> linger(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
+    boost::system::error_code ec;
+    stream.expires_never();
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    size_t total = buffer.size();
+    buffer.consume(buffer.size());
+    Deadline dl(stream.socket(), opts.drain_timeout);
+    std::array<char, 16 * 1024> scratch;
+    while (total < opts.drain_max_bytes) {
+      const size_t n = co_await stream.socket().async_read_some(
+          asio::buffer(scratch), asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      total += n;
     }
   }
 
@@ -134,12 +237,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       std::shared_ptr<ConnState> st;
       ~Erase() {
         st->stream = nullptr;
+        if (st->evicted) --impl->evicting;
         impl->conns.erase(st);
       }
     } erase{this, state};
 
     beast::flat_buffer buffer;
     bool first = true;
+    bool graceful = false;  // linger before closing (an error answer was sent)
     for (;;) {
       if (draining) break;
       http::request_parser<http::string_body> parser;
@@ -148,21 +253,34 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       // on them below, and an oversized Content-Length must be a 413, not a 400.
       // (Not boost::none: Beast 1.74 compares a known length against an empty optional as "over".)
       parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-      stream.expires_after(first ? opts.header_timeout : opts.idle_timeout);
-      first = false;
+      state->idle = true;
+      state->idle_since = std::chrono::steady_clock::now();
+      stream.expires_never();  // our Deadline decides, so that a late request still gets 408
       boost::system::error_code ec;
-      co_await http::async_read_header(stream, buffer, parser,
-                                       asio::redirect_error(use_awaitable, ec));
+      bool timed_out = false;
+      {
+        Deadline dl(stream.socket(), first ? opts.header_timeout : opts.idle_timeout);
+        co_await http::async_read_header(stream, buffer, parser,
+                                         asio::redirect_error(use_awaitable, ec));
+        timed_out = dl.expired();
+      }
+      first = false;
+      state->idle = false;
+      if (state->evicted) break;
       if (ec) {
-        if (ec == http::error::header_limit) {
-          Response r = error_response(431, "Request header fields too large");
-          co_await write_response(stream, r, 11, false, false);
-        } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
-                   ec != asio::error::operation_aborted && ec != asio::error::eof &&
-                   ec != asio::error::connection_reset) {
-          Response r = error_response(400, "Malformed HTTP request");
-          co_await write_response(stream, r, 11, false, false);
+        Response r;
+        if (timed_out) {
+          // Silence for an idle connection; a request cut short is told why.
+          if (buffer.size() == 0) break;
+          r = error_response(408, "Request header not received in time");
+        } else if (ec == http::error::header_limit) {
+          r = error_response(431, "Request header fields too large");
+        } else if (!peer_gone(ec)) {
+          r = error_response(400, "Malformed HTTP request");
+        } else {
+          break;
         }
+        graceful = co_await write_response(stream, r, 11, false, false);
         break;
       }
       state->busy = true;
@@ -182,7 +300,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       auto content_length = parser.content_length();
       if (content_length && *content_length > limit) {
         Response r = error_response(413, "Request body too large");
-        co_await write_response(stream, r, version, false, false);
+        graceful = co_await write_response(stream, r, version, false, false);
         finish(probe, r, started);
         break;
       }
@@ -214,6 +332,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         state->stream = nullptr;  // the socket is about to belong to the WebSocket
         state->busy = false;
         conns.erase(state);
+        ++live_websockets;
+        struct Unlive {
+          size_t& n;
+          ~Unlive() { --n; }
+        } unlive{live_websockets};
         std::string answer =
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
             "Upgrade\r\nSec-WebSocket-Accept: " +
@@ -230,8 +353,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         const auto rest = buffer.data();
         std::string early(static_cast<const char*>(rest.data()), rest.size());
         auto peer = std::make_shared<detail::ServerWsPeer>(
-            stream.release_socket(), opts.ws_max_queue, opts.ws_overflow_close_code,
-            opts.ws_max_message);
+            stream.release_socket(), opts.ws_max_queue, opts.ws_max_queued_bytes,
+            opts.ws_overflow_close_code, opts.ws_max_message);
         websockets.push_back(peer);
         if (ws_open) ws_open(peer, probe);
         co_await peer->read_loop(peer, std::move(early));
@@ -244,18 +367,26 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         co_await http::async_write(stream, cont, asio::redirect_error(use_awaitable, ec));
         if (ec) break;
       }
-      stream.expires_after(opts.body_timeout);
-      co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      {
+        stream.expires_never();
+        Deadline dl(stream.socket(), opts.body_timeout);
+        co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+        timed_out = dl.expired();
+      }
       if (ec) {
-        if (ec == http::error::body_limit) {
-          Response r = error_response(413, "Request body too large");
-          co_await write_response(stream, r, version, false, false);
-          finish(probe, r, started);
-        } else if (ec == beast::error::timeout) {
-          Response r = error_response(408, "Request timed out");
-          co_await write_response(stream, r, version, false, false);
-          finish(probe, r, started);
+        Response r;
+        if (timed_out) {
+          r = error_response(408, "Request body not received in time");
+        } else if (ec == http::error::body_limit) {
+          r = error_response(413, "Request body too large");
+        } else if (!peer_gone(ec)) {
+          // A malformed chunked encoding and the like.
+          r = error_response(400, "Malformed request body");
+        } else {
+          break;
         }
+        graceful = co_await write_response(stream, r, version, false, false);
+        finish(probe, r, started);
         break;
       }
       auto msg = parser.release();
@@ -279,6 +410,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       finish(req, res, started);
       state->busy = false;
       if (!ok || !keep_alive) break;
+    }
+    if (graceful && !state->evicted) {
+      state->busy = false;  // nothing left to answer: shutdown may cut the wait short
+      co_await linger(stream, buffer);
     }
     boost::system::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -367,6 +502,14 @@ awaitable<void> HttpServer::shutdown(std::chrono::milliseconds deadline) {
 
 size_t HttpServer::open_connections() const {
   return impl_->conns.size();
+}
+
+uint64_t HttpServer::evicted_connections() const {
+  return impl_->evicted;
+}
+
+uint64_t HttpServer::refused_connections() const {
+  return impl_->refused;
 }
 
 size_t HttpServer::open_websockets() const {

@@ -16,9 +16,22 @@ namespace aa::net {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: pick a free port
+  /// A new connection must have sent its first request's headers by then (an
+  /// idle one is closed silently; one that sent part of a request gets 408).
   std::chrono::milliseconds header_timeout{10'000};
+  /// The whole body must have arrived by then (else 408).
   std::chrono::milliseconds body_timeout{60'000};
-  std::chrono::milliseconds idle_timeout{75'000};  // keep-alive
+  std::chrono::milliseconds idle_timeout{75'000};  // keep-alive, between requests
+  /// Open connections (HTTP and WebSocket). At the cap, the connection idle
+  /// the longest (never sent a request, or keep-alive between requests) is
+  /// closed to make room; when none is idle the new one is answered 503.
+  size_t max_connections = 4096;
+  /// After an error answer that ends the connection (413, 400, 408, 431), what
+  /// the client still sends is read and discarded — up to these bounds — so
+  /// that a client writing its whole body before reading sees the answer
+  /// instead of a reset.
+  size_t drain_max_bytes = 32 * 1024 * 1024;
+  std::chrono::milliseconds drain_timeout{5'000};
   size_t max_header_bytes = 16 * 1024;
   size_t default_body_limit = 1024 * 1024;
   /// Called once the headers are read (body still empty); returns the body limit.
@@ -26,6 +39,9 @@ struct ServerOptions {
   /// Builds protocol-level error bodies (400 bad request, 413, 408...).
   std::function<Response(int status, std::string_view message)> error_response;
   size_t ws_max_queue = 1024;  // frames queued per WebSocket before it is closed
+  /// Bytes queued per WebSocket (frames encoded, pongs included) before it is
+  /// closed; a single frame larger than this still goes out when the queue is empty.
+  size_t ws_max_queued_bytes = 16 * 1024 * 1024;
   uint16_t ws_overflow_close_code = 1008;
   size_t ws_max_message = 64 * 1024;  // largest message a client may send (else 1009)
   std::string server_header;          // empty: none
@@ -61,8 +77,13 @@ class HttpServer {
   /// Close idle keep-alive connections and wait until in-flight requests are
   /// done or `deadline` passed; then close everything.
   awaitable<void> shutdown(std::chrono::milliseconds deadline);
+  /// HTTP connections (not upgraded) open now.
   size_t open_connections() const;
   size_t open_websockets() const;
+  /// Connections closed to make room at max_connections, and connections
+  /// answered 503 because nothing could be closed.
+  uint64_t evicted_connections() const;
+  uint64_t refused_connections() const;
 
   struct Impl;
 

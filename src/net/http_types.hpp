@@ -91,6 +91,12 @@ class WsConnection {
   virtual bool is_open() const = 0;
   /// Frames queued and not yet written.
   virtual size_t queued() const = 0;
+  /// Bytes queued and not yet written (where the transport knows; else 0).
+  virtual size_t queued_bytes() const { return 0; }
+  /// Drop the connection now, without (waiting for) a close handshake.
+  virtual void abort() { close(1001); }
+  /// The status code of the close frame the peer sent (0: none received yet).
+  virtual uint16_t peer_close_code() const { return 0; }
   /// Called for each text message received, and for binary messages too when
   /// `on_binary` is not set. The frame's opcode decides, never its payload.
   std::function<void(std::string_view)> on_message;

@@ -31,7 +31,8 @@ awaitable<WsConnectResult> handshake(std::shared_ptr<detail::WsPeer<NextLayer>> 
   auto& ws = peer->stream();
   std::string host = url.host;
   if (url.port != (url.tls() ? "443" : "80")) host += ":" + url.port;
-  std::string auth = opts.basic_auth.empty() ? std::string{} : "Basic " + base64_encode(opts.basic_auth);
+  std::string auth =
+      opts.basic_auth.empty() ? std::string{} : "Basic " + base64_encode(opts.basic_auth);
   auto headers = opts.headers;
   ws.set_option(websocket::stream_base::decorator([auth, headers](websocket::request_type& req) {
     req.set(http::field::user_agent, "asterisk-api");
@@ -69,8 +70,8 @@ awaitable<WsConnectResult> ws_connect(const Url& url, std::string target, WsClie
   WsConnectResult out;
   tcp::resolver resolver(ex);
   boost::system::error_code ec;
-  auto results = co_await resolver.async_resolve(url.host, url.port,
-                                                 asio::redirect_error(use_awaitable, ec));
+  auto results =
+      co_await resolver.async_resolve(url.host, url.port, asio::redirect_error(use_awaitable, ec));
   if (ec) {
     out.error = "cannot resolve " + url.host + ": " + ec.message();
     co_return out;
@@ -85,7 +86,8 @@ awaitable<WsConnectResult> ws_connect(const Url& url, std::string target, WsClie
     }
     s.socket().set_option(tcp::no_delay(true), ec);
     auto peer = std::make_shared<detail::WsPeer<beast::tcp_stream>>(
-        websocket::stream<beast::tcp_stream>(std::move(s)), opts.max_queue, 1008);
+        websocket::stream<beast::tcp_stream>(std::move(s)), opts.max_queue, opts.max_queued_bytes,
+        1008);
     auto r = co_await handshake(peer, url, target, opts);
     co_return r;
   }
@@ -118,8 +120,8 @@ awaitable<WsConnectResult> ws_connect(const Url& url, std::string target, WsClie
     co_return out;
   }
   low.expires_never();
-  auto peer =
-      std::make_shared<detail::WsPeer<Tls>>(websocket::stream<Tls>(std::move(s)), opts.max_queue, 1008);
+  auto peer = std::make_shared<detail::WsPeer<Tls>>(websocket::stream<Tls>(std::move(s)),
+                                                    opts.max_queue, opts.max_queued_bytes, 1008);
   auto r = co_await handshake(peer, url, target, opts);
   co_return r;
 }

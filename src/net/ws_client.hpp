@@ -15,7 +15,8 @@ struct WsClientOptions {
   std::vector<Header> headers;  // extra handshake headers
   std::string basic_auth;       // "user:password"; empty: none
   bool verify_tls = true;
-  size_t max_queue = 1024;
+  size_t max_queue = 1024;                     // frames waiting to be written
+  size_t max_queued_bytes = 16 * 1024 * 1024;  // bytes waiting to be written
   size_t max_message = 16 * 1024 * 1024;
 };
 

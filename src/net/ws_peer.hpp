@@ -1,7 +1,9 @@
 #pragma once
 // Internal to src/net: the client side of a WebSocket over any Beast stream
 // (TCP or TLS; the server side is ServerWsPeer). One reader loop, one writer
-// loop, a bounded queue of outgoing frames. Includes Beast: only src/net uses it.
+// loop, a queue of outgoing frames bounded in frames and bytes. Beast answers
+// pings inside the read, so reading waits while a pong cannot be written: the
+// control frames need no queue of their own. Includes Beast: only src/net uses it.
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <deque>
@@ -22,9 +24,10 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
  public:
   using Stream = websocket::stream<NextLayer>;
 
-  WsPeer(Stream stream, size_t max_queue, uint16_t overflow_code)
+  WsPeer(Stream stream, size_t max_queue, size_t max_queued_bytes, uint16_t overflow_code)
       : ws_(std::move(stream)),
         max_queue_(max_queue),
+        max_queued_bytes_(max_queued_bytes),
         overflow_code_(overflow_code),
         grace_timer_(ws_.get_executor()) {}
 
@@ -36,16 +39,19 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
  private:
   bool push(std::string_view payload, bool binary) {
     if (!open_ || closing_) return false;
-    if (queue_.size() >= max_queue_) {
+    if (queue_.size() >= max_queue_ ||
+        (queued_bytes_ > 0 && queued_bytes_ + payload.size() > max_queued_bytes_)) {
       // The peer does not keep up: drop it rather than buffer without bound.
-      log::warn("websocket peer too slow ({} frames queued): closing with {}", queue_.size(),
-                overflow_code_);
+      log::warn("websocket peer too slow ({} frames, {} bytes queued): closing with {}",
+                queue_.size(), queued_bytes_, overflow_code_);
       queue_.clear();
+      queued_bytes_ = 0;
       overflowed_ = true;
       close(overflow_code_, "client too slow");
       return false;
     }
     queue_.push_back(Frame{std::string(payload), binary});
+    queued_bytes_ += payload.size();
     start_writer();
     return true;
   }
@@ -56,7 +62,10 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
     closing_ = true;
     close_code_ = code;
     close_reason_ = std::move(reason);
-    if (overflowed_) queue_.clear();
+    if (overflowed_) {
+      queue_.clear();
+      queued_bytes_ = 0;
+    }
     start_writer();
     // A peer whose socket buffer is full never lets the close frame out: cut it.
     grace_timer_.expires_after(std::chrono::seconds(2));
@@ -67,6 +76,9 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
 
   bool is_open() const override { return open_ && !closing_; }
   size_t queued() const override { return queue_.size(); }
+  size_t queued_bytes() const override { return queued_bytes_; }
+  void abort() override { hard_close(); }
+  uint16_t peer_close_code() const override { return static_cast<uint16_t>(ws_.reason().code); }
 
   /// Reads until the connection ends; then fires on_close once.
   // `self` keeps the peer alive: coroutines start lazily, so it must be a parameter.
@@ -107,6 +119,7 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
     while (open_ && !queue_.empty()) {
       Frame frame = std::move(queue_.front());
       queue_.pop_front();
+      queued_bytes_ -= frame.payload.size();
       boost::system::error_code ec;
       ws_.binary(frame.binary);
       co_await ws_.async_write(asio::buffer(frame.payload),
@@ -132,6 +145,7 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
     finished_ = true;
     open_ = false;
     queue_.clear();
+    queued_bytes_ = 0;
     grace_timer_.cancel();
     auto cb = std::move(on_close);
     on_message = nullptr;
@@ -146,6 +160,8 @@ class WsPeer : public WsConnection, public std::enable_shared_from_this<WsPeer<N
   };
   Stream ws_;
   size_t max_queue_;
+  size_t max_queued_bytes_;
+  size_t queued_bytes_ = 0;
   uint16_t overflow_code_;
   asio::steady_timer grace_timer_;
   std::deque<Frame> queue_;

@@ -6,19 +6,23 @@
 
 namespace aa::net::detail {
 
-ServerWsPeer::ServerWsPeer(asio::ip::tcp::socket sock, size_t max_queue, uint16_t overflow_code,
-                           size_t max_message)
+ServerWsPeer::ServerWsPeer(asio::ip::tcp::socket sock, size_t max_queue, size_t max_queued_bytes,
+                           uint16_t overflow_code, size_t max_message)
     : sock_(std::move(sock)),
       max_queue_(max_queue),
+      max_queued_bytes_(max_queued_bytes),
       overflow_code_(overflow_code),
       max_message_(max_message),
       grace_timer_(sock_.get_executor()) {}
 
-bool ServerWsPeer::overflowing(size_t more) {
-  if (queued() + more <= max_queue_) return false;
+bool ServerWsPeer::overflowing(size_t more, size_t more_bytes) {
+  const size_t bytes = queued_bytes();
+  // A single frame larger than the byte bound still goes out when nothing waits.
+  if (queued() + more <= max_queue_ && (bytes == 0 || bytes + more_bytes <= max_queued_bytes_))
+    return false;
   // The peer does not keep up: drop it rather than buffer without bound.
-  log::warn("websocket peer too slow ({} frames queued): closing with {}", queued(),
-            overflow_code_);
+  log::warn("websocket peer too slow ({} frames, {} bytes queued): closing with {}", queued(),
+            bytes, overflow_code_);
   pending_.clear();
   pending_frames_ = 0;
   close(overflow_code_, "client too slow");
@@ -26,19 +30,21 @@ bool ServerWsPeer::overflowing(size_t more) {
 }
 
 bool ServerWsPeer::send(std::string_view text) {
-  if (!open_ || closing_ || overflowing(1)) return false;
+  if (!open_ || closing_ || overflowing(1, text.size())) return false;
   enqueue(ws::Opcode::text, text);
   return true;
 }
 
 bool ServerWsPeer::send_binary(std::string_view data) {
-  if (!open_ || closing_ || overflowing(1)) return false;
+  if (!open_ || closing_ || overflowing(1, data.size())) return false;
   enqueue(ws::Opcode::binary, data);
   return true;
 }
 
 bool ServerWsPeer::send_batch(const std::vector<std::string>& texts) {
-  if (!open_ || closing_ || overflowing(texts.size())) return false;
+  size_t bytes = 0;
+  for (const auto& t : texts) bytes += t.size();
+  if (!open_ || closing_ || overflowing(texts.size(), bytes)) return false;
   for (const auto& t : texts) {
     ws::append_frame(pending_, ws::Opcode::text, t);
     ++pending_frames_;
@@ -50,6 +56,11 @@ bool ServerWsPeer::send_batch(const std::vector<std::string>& texts) {
 void ServerWsPeer::close(uint16_t code, std::string reason) {
   if (!open_ || closing_) return;
   closing_ = true;
+  if (pong_) {  // the pong goes before the close frame: nothing may follow that
+    ws::append_frame(pending_, ws::Opcode::pong, *pong_);
+    ++pending_frames_;
+    pong_.reset();
+  }
   enqueue(ws::Opcode::close, ws::close_payload(code, reason));
   // A peer whose receive window is full never lets the close frame out: cut it.
   grace_timer_.expires_after(std::chrono::seconds(2));
@@ -65,6 +76,11 @@ void ServerWsPeer::enqueue(ws::Opcode op, std::string_view payload) {
 }
 
 void ServerWsPeer::flush() {
+  if (pong_ && open_) {
+    ws::append_frame(pending_, ws::Opcode::pong, *pong_);
+    ++pending_frames_;
+    pong_.reset();
+  }
   if (pending_.empty() || !open_) {
     writing_ = false;
     return;
@@ -88,7 +104,7 @@ void ServerWsPeer::on_written(const boost::system::error_code& ec) {
     hard_close();
     return;
   }
-  if (!pending_.empty()) {
+  if (!pending_.empty() || pong_) {
     flush();
     return;
   }
@@ -118,20 +134,25 @@ void ServerWsPeer::handle(ws::FrameParser::Message& m) {
       }
       break;
     case ws::Opcode::ping:
-      if (!closing_) enqueue(ws::Opcode::pong, m.payload);
+      if (!closing_) {
+        pong_ = std::move(m.payload);  // replaces an unanswered one
+        if (!writing_) flush();
+      }
       break;
     case ws::Opcode::close: {
       peer_closed_ = true;
+      // No code in the frame reads as 1005 "no status received" (RFC 6455 §7.1.5).
+      uint16_t code = 1005;
+      if (m.payload.size() >= 2)
+        code = static_cast<uint16_t>((static_cast<uint8_t>(m.payload[0]) << 8) |
+                                     static_cast<uint8_t>(m.payload[1]));
+      peer_close_code_ = code;
       if (closing_) {
         if (close_written_) hard_close();
         break;
       }
       // Echo the peer's code, as RFC 6455 asks; then the socket closes once it is written.
-      uint16_t code = 1000;
-      if (m.payload.size() >= 2)
-        code = static_cast<uint16_t>((static_cast<uint8_t>(m.payload[0]) << 8) |
-                                     static_cast<uint8_t>(m.payload[1]));
-      close(code);
+      close(code == 1005 ? 1000 : code);
       break;
     }
     default:
@@ -181,6 +202,7 @@ void ServerWsPeer::finish() {
   open_ = false;
   pending_.clear();
   pending_frames_ = 0;
+  pong_.reset();
   grace_timer_.cancel();
   boost::system::error_code ec;
   sock_.close(ec);  // release the descriptor now; in-flight handlers fail harmlessly

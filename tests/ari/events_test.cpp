@@ -1,6 +1,6 @@
 // EventStream against a fake ARI events socket: handshake target and auth,
-// ordered delivery, unknown events passed through, reconnect with backoff
-// after drops and refusals, stop() semantics.
+// ordered delivery, unknown events passed through, reconnect timing after
+// drops and refusals, stop() semantics and the close handshake (1001).
 #include "ari/events.hpp"
 
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 #include "ari/test_support.hpp"
 #include "common/json.hpp"
 #include "common/util.hpp"
+#include "net/ws_frames.hpp"
 
 namespace aa::ari {
 namespace {
@@ -38,8 +39,10 @@ class EventStreamTest : public ::testing::Test {
     o.username = "asterisk_ari";
     o.password = "pw";
     o.subscribe_all = true;
+    o.probe_interval = 20ms;
     o.backoff_initial = 20ms;
     o.backoff_max = 160ms;
+    o.min_stable = 0ms;
     o.connect_timeout = 500ms;
     return o;
   }
@@ -110,19 +113,21 @@ TEST_F(EventStreamTest, ReconnectsAfterDropAndAfterRefusals) {
   EXPECT_EQ(retries[0].second, "connection lost");
   EXPECT_LE(retries[0].first, 20ms);
 
-  // 2. Asterisk goes away: connections are refused for a while.
+  // 2. Asterisk goes away: connections are refused for a while. The socket's
+  // loss is retried at once, then refused connects are probed every
+  // probe_interval ±25 %, without growing.
   retries.clear();
   ari.close();
   ASSERT_TRUE(run_until(io, [&] { return s->failed_attempts() >= 6; }));
   EXPECT_FALSE(s->connected());
   EXPECT_EQ(transitions.back(), false);
-  // Capped exponential backoff with full jitter: attempt n waits in [0, min(max, initial*2^n)].
-  auto cap = 20ms;
-  for (size_t i = 0; i < retries.size(); ++i) {
-    EXPECT_LE(retries[i].first, cap) << i;
-    cap = std::min<std::chrono::milliseconds>(cap * 2, 160ms);
+  ASSERT_GE(retries.size(), 6u);
+  EXPECT_EQ(retries[0].second, "connection lost");
+  EXPECT_EQ(retries[0].first, 0ms);
+  for (size_t i = 1; i < retries.size(); ++i) {
+    EXPECT_GE(retries[i].first, 15ms) << i;
+    EXPECT_LE(retries[i].first, 25ms) << i;
   }
-  EXPECT_GE(retries.size(), 6u);
 
   // 3. It comes back: connected again, backoff reset.
   ari.reopen();
@@ -139,7 +144,7 @@ TEST_F(EventStreamTest, ReconnectsAfterDropAndAfterRefusals) {
   ari.drop_sockets();
   ASSERT_TRUE(run_until(io, [&] { return s->reconnects() == 3; }));
   ASSERT_FALSE(retries.empty());
-  EXPECT_LE(retries[0].first, 20ms);  // reset after the good connect
+  EXPECT_EQ(retries[0].first, 0ms);  // a loss is retried at once
   s->stop();
 }
 
@@ -182,6 +187,7 @@ TEST_F(EventStreamTest, StopEndsEverythingAndNoCallbacksAfter) {
 TEST_F(EventStreamTest, StopWhileBackingOffAndDestroy) {
   ari.close();
   auto o = options();
+  o.probe_interval = 2000ms;
   o.backoff_initial = 2000ms;
   o.backoff_max = 5000ms;
   auto s = make(o);
@@ -243,6 +249,175 @@ TEST_F(EventStreamTest, StopFromAnotherThreadWaitsForCallbacks) {
   io_thread.join();
   EXPECT_EQ(late.load(), 0);
   EXPECT_LT(in_callback.load(), 200);
+}
+
+// Asterisk logs "Web socket closed abruptly" for a socket dropped without a
+// close frame: stop() sends 1001 and waits for Asterisk's close.
+TEST_F(EventStreamTest, StopSendsACloseFrame1001AndWaitsForTheAnswer) {
+  auto s = make(options());
+  s->start();
+  ASSERT_TRUE(run_until(io, [&] { return s->connected() && ari.last_socket(); }));
+  auto sock = ari.last_socket();
+  bool done = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  asio::co_spawn(io, s->shutdown(), [&](std::exception_ptr) { done = true; });
+  ASSERT_TRUE(run_until(io, [&] { return done; }));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(sock->peer_close_code(), 1001);
+  EXPECT_FALSE(sock->is_open());
+  // Our fake answers the close at once: no waiting out the timeout.
+  EXPECT_LT(took, 900ms);
+  EXPECT_EQ(transitions, std::vector<bool>{true});
+}
+
+TEST_F(EventStreamTest, ReconnectClosesWith1001AndConnectsAgainAtOnce) {
+  auto s = make(options());
+  s->start();
+  ASSERT_TRUE(run_until(io, [&] { return s->connected() && ari.last_socket(); }));
+  auto first = ari.last_socket();
+  s->reconnect();
+  ASSERT_TRUE(run_until(io, [&] { return s->reconnects() == 1 && s->connected(); }));
+  EXPECT_EQ(first->peer_close_code(), 1001);
+  EXPECT_EQ(ari.ws_requests.size(), 2u);
+  ASSERT_FALSE(retries.empty());
+  EXPECT_EQ(retries.back().first, 0ms);
+  s->stop();
+}
+
+namespace {
+
+/// An events "server" that completes the handshake and then only reads: it
+/// never answers a close frame (a hung Asterisk). Records the close code.
+struct SilentAri {
+  explicit SilentAri(asio::io_context& io)
+      : acceptor(io, {asio::ip::make_address("127.0.0.1"), 0}) {
+    spawn(io, serve(), "silent ari");
+  }
+  uint16_t port() const { return acceptor.local_endpoint().port(); }
+  awaitable<void> serve() {
+    boost::system::error_code ec;
+    auto sock = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+    std::string in;
+    co_await asio::async_read_until(sock, asio::dynamic_buffer(in), "\r\n\r\n",
+                                    asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+    const size_t k = in.find("Sec-WebSocket-Key: ");
+    const std::string key = in.substr(k + 19, in.find("\r\n", k) - k - 19);
+    const std::string answer =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: " +
+        net::ws::accept_key(key) + "\r\n\r\n";
+    co_await asio::async_write(sock, asio::buffer(answer), asio::redirect_error(use_awaitable, ec));
+    in.erase(0, in.find("\r\n\r\n") + 4);
+    net::ws::FrameParser parser(1 << 20);
+    parser.feed(in);
+    connected = true;
+    for (;;) {
+      net::ws::FrameParser::Message m;
+      while (parser.next(m))
+        if (m.opcode == net::ws::Opcode::close && m.payload.size() >= 2)
+          close_code = static_cast<uint16_t>((static_cast<uint8_t>(m.payload[0]) << 8) |
+                                             static_cast<uint8_t>(m.payload[1]));
+      char buf[1024];
+      const size_t n =
+          co_await sock.async_read_some(asio::buffer(buf), asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      parser.feed(std::string_view(buf, n));
+    }
+    dropped_at = std::chrono::steady_clock::now();
+  }
+  asio::ip::tcp::acceptor acceptor;
+  bool connected = false;
+  uint16_t close_code = 0;
+  std::optional<std::chrono::steady_clock::time_point> dropped_at;
+};
+
+}  // namespace
+
+TEST_F(EventStreamTest, ShutdownDropsTheSocketWhenAsteriskNeverAnswersTheClose) {
+  SilentAri silent(io);
+  auto o = options();
+  o.url = *parse_url("http://127.0.0.1:" + std::to_string(silent.port()));
+  o.close_timeout = 300ms;
+  auto s = make(o);
+  s->start();
+  ASSERT_TRUE(run_until(io, [&] { return s->connected() && silent.connected; }));
+  bool done = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  asio::co_spawn(io, s->shutdown(), [&](std::exception_ptr) { done = true; });
+  ASSERT_TRUE(run_until(io, [&] { return done && silent.dropped_at; }));
+  EXPECT_EQ(silent.close_code, 1001);
+  // It waited for the answer (close_timeout), then dropped the connection.
+  EXPECT_GE(*silent.dropped_at - t0, 250ms);
+  EXPECT_LT(*silent.dropped_at - t0, 3s);
+}
+
+// While Asterisk is down (connections refused) the stream probes every
+// probe_interval (200 ms ±25 % by default): once it listens again the stream
+// is up within about one interval.
+TEST_F(EventStreamTest, IsUpSoonAfterAsteriskAcceptsConnectionsAgain) {
+  auto o = options();
+  o.probe_interval = EventStreamOptions{}.probe_interval;
+  auto s = make(o);
+  s->start();
+  ASSERT_TRUE(run_until(io, [&] { return s->connected(); }));
+  std::vector<double> took_ms;
+  for (int round = 0; round < 4; ++round) {
+    ari.close();
+    ASSERT_TRUE(run_until(io, [&] { return !s->connected() && s->failed_attempts() >= 2; }));
+    run_for(io, std::chrono::milliseconds(100 + 37 * round));  // any phase of the probe cycle
+    const auto t0 = std::chrono::steady_clock::now();
+    ari.reopen();
+    ASSERT_TRUE(run_until(
+        io, [&] { return s->connected(); }, 5s));
+    took_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    // Generous for a loaded machine; by design it is at most 250 ms + a handshake.
+    EXPECT_LT(took_ms.back(), 1500) << round;
+  }
+  for (const auto& [delay, why] : retries) {
+    if (why == "connection lost") continue;
+    EXPECT_GE(delay, 150ms) << why;
+    EXPECT_LE(delay, 250ms) << why;
+  }
+  std::printf("[ figures ] events socket up after accepting again (ms):");
+  for (double t : took_ms) std::printf(" %.0f", t);
+  std::printf("\n");
+  s->stop();
+}
+
+// Asterisk answers but refuses (503 while it boots): at most ~4 attempts a
+// second; bad credentials (401) back off further, up to backoff_max.
+TEST_F(EventStreamTest, AnsweringButRefusingIsRetriedAtMostFourTimesASecond) {
+  ari.refuse_ws = std::make_pair(503, std::string(R"({"message":"Asterisk not booted"})"));
+  auto o = options();
+  o.backoff_initial = EventStreamOptions{}.backoff_initial;
+  o.backoff_max = 2000ms;
+  auto s = make(o);
+  s->start();
+  run_for(io, 1100ms);
+  EXPECT_LE(ari.ws_requests.size(), 6u);
+  EXPECT_GE(ari.ws_requests.size(), 3u);
+  for (const auto& [delay, why] : retries) {
+    EXPECT_GE(delay, 250ms) << why;
+    EXPECT_LE(delay, 275ms) << why;
+  }
+  // Once it answers, the stream is up within one delay.
+  ari.refuse_ws.reset();
+  ASSERT_TRUE(run_until(
+      io, [&] { return s->connected(); }, 2s));
+  s->stop();
+
+  retries.clear();
+  ari.refuse_ws = std::make_pair(401, std::string(R"({"message":"Authentication required"})"));
+  auto a = make(o);
+  a->start();
+  ASSERT_TRUE(run_until(
+      io, [&] { return retries.size() >= 4; }, 10s));
+  for (size_t i = 0; i < retries.size(); ++i) EXPECT_GE(retries[i].first, 250ms) << i;
+  EXPECT_GT(retries[3].first, retries[0].first);  // growing
+  a->stop();
 }
 
 }  // namespace
