@@ -28,6 +28,7 @@ enum class ErrorCode {
   ari_error,               // 502
   ari_unavailable,         // 503
   ari_timeout,             // 504
+  media_store_full,        // 507 (uploaded audio: count or bytes cap reached)
   internal,                // 500 (never for bad input)
 };
 

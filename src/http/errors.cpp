@@ -36,6 +36,8 @@ int http_status(ErrorCode c) {
       return 503;
     case ErrorCode::ari_timeout:
       return 504;
+    case ErrorCode::media_store_full:
+      return 507;
     case ErrorCode::internal:
       return 500;
   }
