@@ -29,6 +29,7 @@ enum class ErrorCode {
   ari_unavailable,         // 503
   ari_timeout,             // 504
   voice_unavailable,       // 501 (no chan_websocket, no TTS/ASR engine)
+  media_store_full,        // 507 (uploaded audio: count or bytes cap reached)
   internal,                // 500 (never for bad input)
 };
 

@@ -38,6 +38,8 @@ int http_status(ErrorCode c) {
       return 504;
     case ErrorCode::voice_unavailable:
       return 501;
+    case ErrorCode::media_store_full:
+      return 507;
     case ErrorCode::internal:
       return 500;
   }
