@@ -47,12 +47,16 @@ constexpr Var kVars[] = {
     {"WEBHOOK_SECRET", "if set, webhooks carry X-Signature: sha256=<HMAC of the body>"},
     {"WEBHOOK_TIMEOUT_MS", "webhook request timeout, default 5000"},
     {"MEDIA_BASE_URL",
-     "URL at which Asterisk reaches this service for uploaded audio, default http://127.0.0.1:<API_PORT>"},
+     "URL at which Asterisk reaches this service for uploaded audio, default "
+     "http://127.0.0.1:<API_PORT>"},
     {"LOG_LEVEL", "trace|debug|info|warn|error, default info"},
     {"LOG_FORMAT", "text|json, default text"},
     {"SIM_PORT", "port of the embedded simulator (no ARI_URL), default 8088; 0 = any free port"},
     {"SIM_TIME_SCALE", "embedded simulator's time scale (1 = real time), default 1"},
     {"SHUTDOWN_GRACE_MS", "how long in-flight requests may finish on SIGTERM, default 5000"},
+    {"UNTRACKED_CHANNELS",
+     "adopt|hangup: channels in our Stasis app that we do not track (found at start-up or "
+     "after an outage) become calls, or are hung up; default adopt"},
 };
 
 }  // namespace
@@ -181,6 +185,11 @@ Outcome<Config> load_config(const Environment& env) {
   }
   if (!set_ms("SHUTDOWN_GRACE_MS", c.shutdown_grace, 0, 600'000))
     return bad("SHUTDOWN_GRACE_MS", "must be a whole number of milliseconds from 0 to 600000");
+  if (auto v = get("UNTRACKED_CHANNELS"); !v.empty()) {
+    for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (v != "adopt" && v != "hangup") return bad("UNTRACKED_CHANNELS", "must be adopt or hangup");
+    c.untracked_channels = v;
+  }
   return c;
 }
 

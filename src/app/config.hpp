@@ -29,6 +29,10 @@ struct Config {
   uint16_t sim_port = 8088;    // embedded simulator (only without ARI_URL); 0 = any free port
   double sim_time_scale = 1.0;
   std::chrono::milliseconds shutdown_grace{5'000};
+  /// UNTRACKED_CHANNELS: "adopt" (default) or "hangup" — what to do with a
+  /// channel in our Stasis app that we do not track, found at start-up or after
+  /// an events-socket outage.
+  std::string untracked_channels = "adopt";
 
   bool simulated() const { return ari_url.empty(); }
 };

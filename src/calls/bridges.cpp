@@ -26,6 +26,7 @@ void CallManager::Impl::on_bridge_membership(const ari::Event& e) {
 
 void CallManager::Impl::bridge_gone(const std::string& id) {
   bool tracked = bridges.erase(id) > 0;
+  dissolve_transfer_links_of_bridge(id);
   for (auto& [_, c] : calls) {
     if (c->rec->bridge_id == id) {
       c->rec->bridge_id.clear();

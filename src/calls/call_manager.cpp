@@ -71,12 +71,33 @@ bool is_failure_dialstatus(std::string_view s) {
   return !dialstatus_cause(s).empty();
 }
 
-std::string caller_number_of(std::string_view caller_id) {
-  // "Alice" <5551234> → 5551234; a bare number stays as it is.
-  size_t lt = caller_id.find('<'), gt = caller_id.rfind('>');
-  if (lt != std::string_view::npos && gt != std::string_view::npos && gt > lt)
-    return std::string(caller_id.substr(lt + 1, gt - lt - 1));
-  return std::string(caller_id);
+bool in_stasis_app(const ari::Channel& ch, std::string_view app, std::vector<std::string>* args) {
+  // Real Asterisk lists a channel in Stasis with dialplan app_name "Stasis" and
+  // app_data "<app>[,arg...]" (ari-traces: GET /channels in asterisk-restart).
+  if (ch.dialplan.app_name != "Stasis" || app.empty()) return false;
+  std::string_view data = ch.dialplan.app_data;
+  if (!data.starts_with(app)) return false;
+  data.remove_prefix(app.size());
+  if (!data.empty() && data.front() != ',') return false;
+  if (args) {
+    args->clear();
+    while (!data.empty()) {
+      data.remove_prefix(1);  // the ','
+      const size_t comma = data.find(',');
+      args->emplace_back(data.substr(0, comma));
+      data = comma == std::string_view::npos ? std::string_view{} : data.substr(comma);
+    }
+  }
+  return true;
+}
+
+std::string endpoint_of_channel_name(std::string_view name) {
+  if (name.ends_with(";1") || name.ends_with(";2")) name.remove_suffix(2);
+  const size_t dash = name.rfind('-');
+  if (dash != std::string_view::npos && dash + 1 < name.size() &&
+      name.find_first_not_of("0123456789abcdefABCDEF", dash + 1) == std::string_view::npos)
+    name = name.substr(0, dash);
+  return std::string(name);
 }
 
 bool valid_hangup_reason(std::string_view r) {
@@ -101,7 +122,6 @@ bool valid_media_uri(std::string_view m) {
 
 }  // namespace detail
 
-using detail::caller_number_of;
 using detail::cause_name;
 using detail::Clock;
 using detail::dialstatus_cause;
@@ -141,7 +161,22 @@ DomainEvent CallManager::Impl::make_event(EventKind kind, const Call* c) {
 }
 void CallManager::Impl::emit(DomainEvent e) {
   e.seq = ++seq;
-  sink.publish(e);
+  outbox.push_back(std::move(e));
+  if (emitting) return;  // raised by a subscriber: delivered after the current one
+  emitting = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{emitting};
+  while (!outbox.empty()) {
+    const DomainEvent next = std::move(outbox.front());
+    outbox.pop_front();
+    sink.publish(next);
+    const auto targets = subscribers;  // a subscriber may unsubscribe meanwhile
+    for (EventSink* t : targets)
+      if (std::find(subscribers.begin(), subscribers.end(), t) != subscribers.end())
+        t->publish(next);
+  }
 }
 
 // ---- lookups ----
@@ -179,6 +214,7 @@ CallState CallManager::Impl::derive(const Call& c) {
   if (!c.answered) return c.ringing ? CallState::ringing : CallState::initiating;
   if (!c.recordings.empty()) return CallState::recording;
   if (!c.playbacks.empty()) return CallState::playing;
+  if (c.speaking) return CallState::speaking;
   if (!c.rec->bridge_id.empty()) return CallState::bridged;
   return CallState::answered;
 }
@@ -215,6 +251,7 @@ void CallManager::Impl::end_call(const std::shared_ptr<Call>& cp, std::string ca
   c.rec->ended_at_ms = now_epoch_ms();
   c.rec->hangup_cause = cause;
   c.rec->bridge_id.clear();
+  c.speaking = false;
   log::info("call {} {} -> {} ({})", c.rec->id, to_string(prev), to_string(c.rec->state), cause);
   auto sc = make_event(EventKind::call_state_changed, &c);
   sc.previous_state = prev;
@@ -226,22 +263,40 @@ void CallManager::Impl::end_call(const std::shared_ptr<Call>& cp, std::string ca
   for (auto& id : c.playbacks) {
     auto it = playbacks.find(id);
     if (it != playbacks.end()) {
-      if (it->second.done) it->second.done->fire();
+      if (auto& t = it->second.track) {
+        if (!is_final(t->item.status)) t->item.status = PlaybackStatus::not_played;
+        t->done.fire();
+      }
       if (!it->second.media_token.empty()) media.remove(it->second.media_token);
       playbacks.erase(it);
     }
   }
   c.playbacks.clear();
-  for (auto& name : c.recordings) recordings.erase(name);
+  // Recordings of the call, started or still waiting for Asterisk's first word.
+  for (auto it = recordings.begin(); it != recordings.end();) {
+    if (it->second.call_id != c.rec->id) {
+      ++it;
+      continue;
+    }
+    if (auto& t = it->second.track; t && t->state == RecordingTrack::State::pending) {
+      t->state = RecordingTrack::State::ended;
+      t->verdict.fire();
+    }
+    it = recordings.erase(it);
+  }
   c.recordings.clear();
   wake(c);
   call_by_channel.erase(c.rec->channel_id);
   remember_ended(c.rec);
   calls.erase(c.rec->id);
+  end_transfer_links(c);
 }
 
 std::string CallManager::Impl::cause_for(const Call& c, int destroyed_cause) {
   if (c.hangup_requested) return c.hangup_reason.empty() ? "normal" : c.hangup_reason;
+  // Asterisk going down hangs every channel up with a soft request, cause 4
+  // (asterisk-restart trace); the ChannelDestroyed cause that follows is 0.
+  if (c.asterisk_shutdown) return "asterisk_shutdown";
   if (!c.answered && !c.dialstatus.empty()) return dialstatus_cause(c.dialstatus);
   if (c.far_end_cause > 0) return cause_name(c.far_end_cause);
   if (destroyed_cause >= 0) return cause_name(destroyed_cause);
@@ -252,6 +307,7 @@ void CallManager::Impl::remember_ended(std::shared_ptr<CallRecord> rec) {
   std::shared_ptr<const CallRecord> frozen = rec;
   ended.push_back(frozen);
   ended_by_id[frozen->id] = frozen;
+  ended_channels.insert(frozen->channel_id);
   prune_ended();
 }
 void CallManager::Impl::prune_ended() {
@@ -262,25 +318,64 @@ void CallManager::Impl::prune_ended() {
          (ended.size() > opts.ended_calls_kept || now - ended.front()->ended_at_ms > ttl_ms)) {
     auto it = ended_by_id.find(ended.front()->id);
     if (it != ended_by_id.end() && it->second == ended.front()) ended_by_id.erase(it);
+    ended_channels.erase(ended.front()->channel_id);
     ended.pop_front();
   }
 }
 
-std::shared_ptr<CallManager::Impl::Call> CallManager::Impl::add_call(Direction dir,
-                                                                     std::string channel_id,
-                                                                     std::string caller,
-                                                                     std::string callee) {
+std::shared_ptr<CallManager::Impl::Call> CallManager::Impl::add_call(
+    Direction dir, std::string channel_id, CallerId caller, std::string callee, std::string id) {
   auto c = std::make_shared<Call>();
+  c->order = ++call_order;
   c->rec = std::make_shared<CallRecord>();
-  c->rec->id = uuid_v4();
+  c->rec->id = id.empty() ? uuid_v4() : std::move(id);
   c->rec->channel_id = std::move(channel_id);
   c->rec->direction = dir;
-  c->rec->caller_number = std::move(caller);
+  c->rec->caller_name = std::move(caller.name);
+  c->rec->caller_number = std::move(caller.number);
   c->rec->callee_number = std::move(callee);
   c->rec->created_at_ms = now_epoch_ms();
   calls[c->rec->id] = c;
   call_by_channel[c->rec->channel_id] = c->rec->id;
   return c;
+}
+
+// ---- fire-and-forget requests ----
+void CallManager::Impl::spawn_hangup(const std::shared_ptr<Call>& c) {
+  if (c->hangup_requested) return;
+  c->hangup_requested = true;
+  spawn(ex, hangup_task(c->rec->channel_id, alive), "hang up a call");
+}
+awaitable<void> CallManager::Impl::hangup_task(std::string channel_id,
+                                               std::weak_ptr<bool> alive_w) {
+  auto r = co_await ari.hangup(channel_id, "normal");
+  if (alive_w.expired()) co_return;
+  if (!r.ok() && !(r.error.kind == ari::AriError::Kind::http && r.error.status == 404))
+    log::warn("hanging up channel {} failed: {} {}", channel_id, r.error.status, r.error.message);
+}
+void CallManager::Impl::spawn_destroy_bridge(std::string bridge_id) {
+  spawn(ex, destroy_bridge_task(std::move(bridge_id), alive), "destroy a bridge");
+}
+awaitable<void> CallManager::Impl::destroy_bridge_task(std::string bridge_id,
+                                                       std::weak_ptr<bool> alive_w) {
+  auto r = co_await ari.destroy_bridge(bridge_id);
+  if (alive_w.expired()) co_return;
+  if (r.ok() || (r.error.kind == ari::AriError::Kind::http && r.error.status == 404)) {
+    bridge_gone(bridge_id);
+    co_return;
+  }
+  log::warn("destroying bridge {} failed: {} {}", bridge_id, r.error.status, r.error.message);
+}
+void CallManager::Impl::spawn_set_call_id(std::string channel_id, std::string call_id) {
+  spawn(ex, set_call_id_task(std::move(channel_id), std::move(call_id), alive),
+        "store the call id on its channel");
+}
+awaitable<void> CallManager::Impl::set_call_id_task(std::string channel_id, std::string call_id,
+                                                    std::weak_ptr<bool> alive_w) {
+  auto r = co_await ari.set_variable(channel_id, kCallIdVariable, call_id);
+  if (alive_w.expired() || r.ok()) co_return;
+  log::debug("storing call id {} on channel {} failed: {} {}", call_id, channel_id, r.error.status,
+             r.error.message);
 }
 // ---------------------------------------------------------------------------
 
@@ -302,11 +397,56 @@ void CallManager::on_ari_connection(bool connected) {
     log::warn("ARI events socket down: calls kept, routes answer 503 until it is back");
     return;
   }
-  if (im.ever_connected) {
-    std::weak_ptr<bool> alive_w = im.alive;
-    spawn(im.ex, im.reconcile(alive_w), "reconcile after ARI reconnect");
-  }
+  // At start-up as after an outage: what is in our app that we do not know?
+  std::weak_ptr<bool> alive_w = im.alive;
+  spawn(im.ex, im.reconcile(alive_w),
+        im.ever_connected ? "reconcile after ARI reconnect" : "reconcile at start-up");
   im.ever_connected = true;
+}
+
+void CallManager::subscribe(EventSink& sink) {
+  auto& subs = impl_->subscribers;
+  if (std::find(subs.begin(), subs.end(), &sink) == subs.end()) subs.push_back(&sink);
+}
+void CallManager::unsubscribe(EventSink& sink) {
+  std::erase(impl_->subscribers, &sink);
+}
+
+Outcome<uint64_t> CallManager::publish(DomainEvent e) {
+  auto& im = *impl_;
+  if (!e.call_id.empty()) {
+    if (auto it = im.calls.find(e.call_id); it != im.calls.end()) {
+      e.call = std::make_shared<const CallRecord>(*it->second->rec);
+    } else if (auto ended = im.ended_by_id.find(e.call_id); ended != im.ended_by_id.end()) {
+      e.call = ended->second;
+    } else {
+      return Error(ErrorCode::call_not_found, "Call not found");
+    }
+    e.state = e.call->state;
+  }
+  if (e.timestamp_ms == 0) e.timestamp_ms = now_epoch_ms();
+  im.emit(std::move(e));
+  return im.seq;
+}
+
+void CallManager::set_internal_channel_filter(std::function<bool(const ari::Channel&)> filter) {
+  impl_->internal_filter = std::move(filter);
+}
+bool CallManager::is_internal_channel(const ari::Channel& ch) const {
+  return impl_->is_internal(ch);
+}
+
+Status CallManager::set_speaking(std::string_view call_id, bool speaking) {
+  auto& im = *impl_;
+  auto c = im.active_call(std::string(call_id));
+  if (!c) return c.error();
+  (*c)->speaking = speaking;
+  im.update_state(**c);
+  return ok_status();
+}
+
+CallManager::UntrackedStats CallManager::untracked_stats() const {
+  return impl_->untracked;
 }
 
 bool CallManager::ari_connected() const {
@@ -373,7 +513,7 @@ awaitable<Outcome<CallRecord>> CallManager::originate(OriginateRequest req) {
   // Our ids first, then the request: events may arrive before the answer.
   std::string channel_id = uuid_v4();
   auto c =
-      im.add_call(Direction::outbound, channel_id, caller_number_of(req.caller_id), req.endpoint);
+      im.add_call(Direction::outbound, channel_id, parse_caller_id(req.caller_id), req.endpoint);
   std::string call_id = c->rec->id;
   im.emit(im.make_event(EventKind::call_created, c.get()));
 
@@ -384,7 +524,11 @@ awaitable<Outcome<CallRecord>> CallManager::originate(OriginateRequest req) {
   p.channel_id = channel_id;
   p.caller_id = req.caller_id;
   p.timeout = req.timeout_s;
-  p.variables = req.variables;
+  // Our call id travels on the channel (no extra request), so that a restarted
+  // service adopts the call under the same id.
+  for (auto& v : req.variables)
+    if (v.first != kCallIdVariable) p.variables.push_back(std::move(v));
+  p.variables.emplace_back(std::string(kCallIdVariable), call_id);
   auto r = co_await im.ari.originate(p);
   auto still = im.calls.find(call_id);
   if (!r.ok()) {

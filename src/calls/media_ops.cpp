@@ -10,7 +10,6 @@
 namespace aa::calls {
 
 using detail::Clock;
-using detail::Signal;
 using detail::valid_media_uri;
 
 awaitable<Outcome<PlayResult>> CallManager::play(std::string call_id, PlayRequest req) {
@@ -33,40 +32,80 @@ awaitable<Outcome<PlayResult>> CallManager::play(std::string call_id, PlayReques
   auto c = im.controllable_call(call_id);
   if (!c) co_return c.error();
   if (auto s = im.require_ari(); !s) co_return s.error();
-  auto call = *c;
+  std::vector<std::pair<std::string, std::string>> items;
+  for (auto& m : req.media) items.emplace_back(std::move(m), std::string{});
+  auto r = co_await im.play_items(std::move(call_id), std::move(items), req.wait);
+  co_return r;
+}
+
+awaitable<Outcome<PlayResult>> CallManager::Impl::play_items(
+    std::string call_id, std::vector<std::pair<std::string, std::string>> items, bool wait) {
   PlayResult result;
-  std::vector<std::shared_ptr<Signal>> waits;
-  for (const auto& m : req.media) {
-    if (!im.calls.count(call_id))
-      co_return Error(ErrorCode::wrong_state, "Call ended during playback");
+  std::vector<std::shared_ptr<PlaybackTrack>> tracks;
+  for (auto& [uri, token] : items) {
+    auto call = calls.find(call_id);
+    if (call == calls.end()) {
+      // Ended while we queued the items before this one: the rest never play.
+      if (!token.empty()) media.remove(token);
+      auto t = std::make_shared<PlaybackTrack>(ex);
+      t->item.media = uri;
+      t->item.status = PlaybackStatus::not_played;
+      tracks.push_back(std::move(t));
+      continue;
+    }
     std::string pb_id = uuid_v4();
-    auto done = std::make_shared<Signal>(im.ex);
-    im.playbacks[pb_id] = Impl::PlaybackInfo{call_id, m, {}, done, false};
-    call->playbacks.push_back(pb_id);
+    auto track = std::make_shared<PlaybackTrack>(ex);
+    track->item.playback_id = pb_id;
+    track->item.media = uri;
+    playbacks[pb_id] = PlaybackInfo{call_id, token, track};
+    call->second->playbacks.push_back(pb_id);
     ari::PlayParams p;
-    p.media = {m};
+    p.media = {uri};
     p.playback_id = pb_id;
-    std::string channel_id = call->rec->channel_id;
-    auto r = co_await im.ari.play(channel_id, p);
+    std::string channel_id = call->second->rec->channel_id;
+    auto r = co_await ari.play(channel_id, p);
     if (!r.ok()) {
-      im.playbacks.erase(pb_id);
-      std::erase(call->playbacks, pb_id);
+      playbacks.erase(pb_id);
+      if (auto still = calls.find(call_id); still != calls.end()) {
+        std::erase(still->second->playbacks, pb_id);
+        update_state(*still->second);
+      }
+      if (!token.empty()) media.remove(token);
+      // Items queued before this one go on playing (and are tracked as usual).
       co_return from_ari(r.error, ErrorCode::call_not_found, "Call");
     }
     result.playback_ids.push_back(pb_id);
-    waits.push_back(done);
-    im.update_state(*call);
+    tracks.push_back(track);
+    if (auto still = calls.find(call_id); still != calls.end()) update_state(*still->second);
   }
-  if (!req.wait) co_return result;
-  auto deadline = Clock::now() + im.opts.play_wait_limit;
-  bool all = true;
-  for (auto& w : waits) all = (co_await w->wait(deadline)) && all;
-  result.finished = all;
+  if (wait) {
+    const auto deadline = Clock::now() + opts.play_wait_limit;
+    for (auto& t : tracks) co_await t->done.wait(deadline);
+  }
+  bool all_done = true, all_final = true, any_not_played = false;
+  for (const auto& t : tracks) {
+    result.items.push_back(t->item);
+    all_done = all_done && t->item.status == PlaybackStatus::done;
+    all_final = all_final && is_final(t->item.status);
+    any_not_played = any_not_played || t->item.status == PlaybackStatus::not_played;
+  }
+  result.finished = all_final;
+  auto call = calls.find(call_id);
+  const bool call_ending = call == calls.end() || call->second->hangup_seen;
+  if (all_done)
+    result.outcome = PlayOutcome::done;
+  else if (!all_final)
+    result.outcome = PlayOutcome::pending;  // wait:false, or the wait limit passed
+  else if (any_not_played || call_ending)
+    result.outcome = PlayOutcome::call_ended;
+  else
+    result.outcome = PlayOutcome::failed;
   co_return result;
 }
 
-awaitable<Outcome<std::string>> CallManager::play_file(std::string call_id, std::string wav_bytes,
-                                                       std::string filename) {
+awaitable<Outcome<PlayFileResult>> CallManager::play_file(std::string call_id,
+                                                          std::string wav_bytes,
+                                                          std::string filename, bool wait) {
   auto& im = *impl_;
   auto info = media::inspect_wav(wav_bytes);
   if (!info) co_return info.error();
@@ -79,29 +118,17 @@ awaitable<Outcome<std::string>> CallManager::play_file(std::string call_id, std:
   if (auto dot = stem.rfind('.'); dot != std::string::npos) stem.resize(dot);
   if (stem.empty()) stem = "upload-" + std::to_string(now_epoch_ms());
   auto stored = im.media.put(std::move(wav_bytes), stem, im.opts.media_ttl);
-  std::string sound_name = stored.file_name.substr(0, stored.file_name.size() - 4);
-  std::string uri = "sound:" + im.opts.media_base_url + stored.path();
-  auto call = *c;
-  std::string pb_id = uuid_v4();
-  im.playbacks[pb_id] = Impl::PlaybackInfo{call_id, uri, stored.token, nullptr, false};
-  call->playbacks.push_back(pb_id);
-  ari::PlayParams p;
-  p.media = {uri};
-  p.playback_id = pb_id;
-  std::string channel_id = call->rec->channel_id;
-  auto r = co_await im.ari.play(channel_id, p);
-  if (!r.ok()) {
-    im.playbacks.erase(pb_id);
-    if (auto still = im.calls.find(call_id); still != im.calls.end())
-      std::erase(still->second->playbacks, pb_id);
-    im.media.remove(stored.token);
-    co_return from_ari(r.error, ErrorCode::call_not_found, "Call");
-  }
-  if (im.calls.count(call_id)) im.update_state(*call);
-  co_return sound_name;
+  PlayFileResult out;
+  out.sound_name = stored.file_name.substr(0, stored.file_name.size() - 4);
+  std::vector<std::pair<std::string, std::string>> items;
+  items.emplace_back("sound:" + im.opts.media_base_url + stored.path(), stored.token);
+  auto played = co_await im.play_items(std::move(call_id), std::move(items), wait);
+  if (!played) co_return played.error();
+  out.play = std::move(*played);
+  co_return out;
 }
 
-awaitable<Outcome<std::string>> CallManager::record(std::string call_id, RecordRequest req) {
+awaitable<Outcome<RecordResult>> CallManager::record(std::string call_id, RecordRequest req) {
   auto& im = *impl_;
   auto c = im.controllable_call(call_id);
   if (!c) co_return c.error();
@@ -111,7 +138,8 @@ awaitable<Outcome<std::string>> CallManager::record(std::string call_id, RecordR
       req.name.empty() ? "call-" + call_id + "-" + std::to_string(now_epoch_ms()) : req.name;
   if (im.recordings.count(name))
     co_return Error(ErrorCode::recording_exists, "A recording named " + name + " is in progress");
-  im.recordings[name] = Impl::RecordingInfo{call_id, req.format};
+  auto track = std::make_shared<Impl::RecordingTrack>(im.ex);
+  im.recordings[name] = Impl::RecordingInfo{call_id, req.format, track};
   ari::RecordParams p;
   p.name = name;
   p.format = req.format;
@@ -128,7 +156,8 @@ awaitable<Outcome<std::string>> CallManager::record(std::string call_id, RecordR
     r = co_await im.ari.record(target, p);
   }
   if (!r.ok()) {
-    im.recordings.erase(name);
+    if (auto it = im.recordings.find(name); it != im.recordings.end() && it->second.track == track)
+      im.recordings.erase(it);
     if (r.error.kind == ari::AriError::Kind::http && r.error.status == 409)
       co_return Error(ErrorCode::recording_exists, "A recording named " + name + " already exists");
     if (r.error.kind == ari::AriError::Kind::http && r.error.status == 422) {
@@ -139,9 +168,25 @@ awaitable<Outcome<std::string>> CallManager::record(std::string call_id, RecordR
     }
     co_return from_ari(r.error, ErrorCode::call_not_found, "Call");
   }
-  if (auto still = im.calls.find(call_id); still != im.calls.end())
-    still->second->rec->recordings.push_back(name);
-  co_return name;
+  // Asterisk accepts first and fails after (a bridged channel, a format it cannot
+  // write): wait briefly for its verdict. A recording queued behind a playback
+  // starts later; then the answer says it is queued.
+  const auto deadline = Clock::now() + im.opts.record_start_wait;
+  co_await track->verdict.wait(deadline);
+  using State = Impl::RecordingTrack::State;
+  if (track->state == State::failed) {
+    Error e(
+        ErrorCode::recording_failed,
+        "Asterisk could not record" + (track->cause.empty() ? std::string{} : ": " + track->cause));
+    e.details.push_back("recording " + name + ": " +
+                        (track->cause.empty() ? std::string("failed") : track->cause));
+    co_return e;
+  }
+  auto still = im.calls.find(call_id);
+  if (still == im.calls.end() || (track->state == State::ended && still->second->hangup_seen))
+    co_return Error(ErrorCode::wrong_state, "Call ended before the recording started");
+  still->second->rec->recordings.push_back(name);
+  co_return RecordResult{name, track->state == State::started};
 }
 
 awaitable<Status> CallManager::send_dtmf(std::string call_id, std::string digits) {

@@ -12,8 +12,20 @@ std::string_view to_string(CallState s) {
     case CallState::bridged: return "bridged";
     case CallState::ended: return "ended";
     case CallState::failed: return "failed";
+    case CallState::speaking: return "speaking";
   }
   return "ended";
+}
+
+std::string_view to_string(PlaybackStatus s) {
+  switch (s) {
+    case PlaybackStatus::queued: return "queued";
+    case PlaybackStatus::playing: return "playing";
+    case PlaybackStatus::done: return "done";
+    case PlaybackStatus::failed: return "failed";
+    case PlaybackStatus::not_played: return "not_played";
+  }
+  return "not_played";
 }
 
 std::string_view to_string(Direction d) { return d == Direction::inbound ? "inbound" : "outbound"; }
