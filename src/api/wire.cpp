@@ -13,6 +13,7 @@ void write_call(json::Writer& w, const CallRecord& c) {
   w.field("id", c.id).field("callId", c.id).field("channelId", c.channel_id);
   if (!c.bridge_id.empty()) w.field("bridgeId", c.bridge_id);
   w.field("state", calls::to_string(c.state)).field("direction", calls::to_string(c.direction));
+  w.field("callerName", c.caller_name);
   w.field("callerNumber", c.caller_number).field("calleeNumber", c.callee_number);
   w.field("createdAt", iso8601_utc(c.created_at_ms));
   if (c.answered_at_ms) w.field("answeredAt", iso8601_utc(c.answered_at_ms));
@@ -43,6 +44,23 @@ void write_audio_capture(json::Writer& w, const calls::AudioCapture& a) {
   else
     w.string(a.asr);
   w.end_object();
+}
+
+void write_playbacks(json::Writer& w, const std::vector<calls::PlaybackItem>& items) {
+  w.begin_array();
+  for (const auto& p : items)
+    w.begin_object()
+        .field("playbackId", p.playback_id)
+        .field("media", p.media)
+        .field("status", calls::to_string(p.status))
+        .end_object();
+  w.end_array();
+}
+
+std::string playbacks_json(const std::vector<calls::PlaybackItem>& items) {
+  json::Writer w;
+  write_playbacks(w, items);
+  return w.str();
 }
 
 void write_bridge(json::Writer& w, const calls::BridgeRecord& b) {
@@ -158,6 +176,7 @@ void write_event_data(json::Writer& w, const DomainEvent& e) {
       if (e.call) {
         w.field("state", calls::to_string(e.call->state))
             .field("direction", calls::to_string(e.call->direction))
+            .field("callerName", e.call->caller_name)
             .field("callerNumber", e.call->caller_number)
             .field("calleeNumber", e.call->callee_number);
       }
@@ -307,6 +326,7 @@ std::string error_body(const Error& e) {
     w.end_array();
   }
   w.field("code", error_code_name(e.code));
+  for (const auto& [key, value] : e.extra) w.key(key).raw(value);
   w.end_object();
   return w.str();
 }

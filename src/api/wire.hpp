@@ -15,6 +15,10 @@ void write_call(json::Writer& w, const calls::CallRecord& c);
 void write_bridge(json::Writer& w, const calls::BridgeRecord& b);
 /// The `audioCapture` object (POST /calls/:id/audio/start, CallRecord, event).
 void write_audio_capture(json::Writer& w, const calls::AudioCapture& a);
+/// [{"playbackId","media","status"}...] — the per-item result of a play operation.
+void write_playbacks(json::Writer& w, const std::vector<calls::PlaybackItem>& items);
+/// The same array as text (for Error::extra).
+std::string playbacks_json(const std::vector<calls::PlaybackItem>& items);
 
 /// WebSocket message: {"type","callId","timestamp","state","seq","data":{...}}.
 std::string event_envelope(const calls::DomainEvent& e);

@@ -58,6 +58,9 @@ constexpr Var kVars[] = {
     {"SHUTDOWN_GRACE_MS", "how long in-flight requests may finish on SIGTERM, default 5000"},
     {"MAX_CONNECTIONS",
      "open HTTP + WebSocket connections; at the cap the longest-idle one is closed, default 4096"},
+    {"UNTRACKED_CHANNELS",
+     "adopt|hangup: channels in our Stasis app that we do not track (found at start-up or "
+     "after an outage) become calls, or are hung up; default adopt"},
 };
 
 }  // namespace
@@ -193,6 +196,11 @@ Outcome<Config> load_config(const Environment& env) {
     if (!parse_int(v, 16, 1'000'000, n))
       return bad("MAX_CONNECTIONS", "must be a whole number from 16 to 1000000");
     c.max_connections = static_cast<size_t>(n);
+  }
+  if (auto v = get("UNTRACKED_CHANNELS"); !v.empty()) {
+    for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (v != "adopt" && v != "hangup") return bad("UNTRACKED_CHANNELS", "must be adopt or hangup");
+    c.untracked_channels = v;
   }
   return c;
 }

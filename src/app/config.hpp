@@ -31,6 +31,10 @@ struct Config {
   std::chrono::milliseconds shutdown_grace{5'000};
   /// Open HTTP + WebSocket connections; at the cap the longest-idle one is closed.
   size_t max_connections = 4096;
+  /// UNTRACKED_CHANNELS: "adopt" (default) or "hangup" — what to do with a
+  /// channel in our Stasis app that we do not track, found at start-up or after
+  /// an events-socket outage.
+  std::string untracked_channels = "adopt";
 
   bool simulated() const { return ari_url.empty(); }
 };

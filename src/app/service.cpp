@@ -87,6 +87,8 @@ uint16_t Service::start() {
   calls::CallManagerOptions co;
   co.app = cfg_.ari_app;
   co.media_base_url = cfg_.media_base_url;
+  co.untracked = cfg_.untracked_channels == "hangup" ? calls::UntrackedPolicy::hangup
+                                                     : calls::UntrackedPolicy::adopt;
   calls_ = std::make_unique<calls::CallManager>(io_.get_executor(), *ari_, *fan_out_, *media_, co);
   hub_->set_snapshot_source([this] { return calls_->active_calls(); });
 
@@ -135,6 +137,9 @@ std::string Service::metrics_text() const {
   g.ari_connected = calls_->ari_connected();
   g.ari_reconnects = events_ ? events_->reconnects() : 0;
   g.active_calls = calls_->active_count();
+  const auto untracked = calls_->untracked_stats();
+  g.untracked_adopted = untracked.adopted;
+  g.untracked_hung_up = untracked.hung_up;
   g.event_clients = hub_->clients();
   g.event_clients_dropped = hub_->dropped();
   g.events_published = hub_->events_published();

@@ -24,6 +24,18 @@ class MediaStore;
 
 namespace aa::calls {
 
+/// What to do with a channel that is in our Stasis application but not tracked
+/// (found at start-up or after an events-socket outage): `UNTRACKED_CHANNELS`.
+enum class UntrackedPolicy { adopt, hangup };
+
+/// The channel variable that carries our call id, so that a call keeps its id
+/// across a service restart (set in the originate's `variables`, or right after
+/// an inbound StasisStart; read back when the channel is adopted).
+inline constexpr std::string_view kCallIdVariable = "AA_CALL_ID";
+/// Channels whose id starts with this are the service's own media channels
+/// (voice module): never calls, never adopted.
+inline constexpr std::string_view kInternalChannelPrefix = "aa-media-";
+
 struct CallManagerOptions {
   std::string app = "openclaw-voice";  // Stasis application
   size_t ended_calls_kept = 1000;      // recently ended calls readable by id
@@ -32,6 +44,10 @@ struct CallManagerOptions {
   std::chrono::seconds media_ttl{600};        // uploaded WAVs
   std::string media_base_url;  // how Asterisk reaches our /media (e.g. http://10.0.0.5:3456)
   bool answer_inbound = true;
+  UntrackedPolicy untracked = UntrackedPolicy::adopt;
+  /// How long POST /record waits for RecordingStarted or RecordingFailed before
+  /// answering 201 anyway (a recording queued behind a playback starts later).
+  std::chrono::milliseconds record_start_wait{2000};
   /// How long an endpoint that Asterisk listed is trusted to exist, so that an
   /// originate costs one ARI request, not two. (If it vanished meanwhile,
   /// Asterisk answers "Allocation failed", which is a 404 all the same.)
@@ -49,9 +65,31 @@ struct PlayRequest {
   std::vector<std::string> media;
   bool wait = true;
 };
+
+/// What became of a play operation (HTTP: 200, 422, 409, 202).
+enum class PlayOutcome {
+  done,        // every item played to its end
+  failed,      // an item failed (and the call is still up)
+  call_ended,  // the call ended (or is ending) before every item was played
+  pending,     // not waited for (wait:false), or the wait limit passed
+};
+
 struct PlayResult {
   std::vector<std::string> playback_ids;
-  bool finished = false;  // true when every item ended (wait mode)
+  std::vector<PlaybackItem> items;  // in playlist order
+  PlayOutcome outcome = PlayOutcome::pending;
+  bool finished = false;  // every item reached a final status
+};
+struct PlayFileResult {
+  std::string sound_name;
+  PlayResult play;
+};
+
+/// A recording that was asked for: `started` when Asterisk reported
+/// RecordingStarted within `record_start_wait`, else it is still queued.
+struct RecordResult {
+  std::string name;
+  bool started = false;
 };
 
 struct RecordRequest {
@@ -95,6 +133,38 @@ class CallManager {
   void on_ari_connection(bool connected);
   bool ari_connected() const;
 
+  // ---- hooks for other modules (the voice module) ----
+  /// `sink` also receives every domain event, after the manager's own sink, with
+  /// the same seq. `sink` must outlive the subscription (unsubscribe first).
+  /// A subscriber may call back into the manager (publish, set_speaking, ...):
+  /// events raised meanwhile are delivered after the current one, in seq order.
+  void subscribe(EventSink& sink);
+  void unsubscribe(EventSink& sink);
+  /// Publish an event of another module through the same seq counter. Fills
+  /// seq, timestamp_ms (when 0) and, when `e.call_id` names an active or
+  /// recently ended call, `call` (a snapshot) and `state`. Returns the seq.
+  /// Errors: call_not_found when `e.call_id` is set but unknown (not published).
+  Outcome<uint64_t> publish(DomainEvent e);
+  /// Channels for which `filter` is true are internal (the voice module's media
+  /// channels): a StasisStart for one never creates a call, reconciliation never
+  /// adopts it. Ids starting with kInternalChannelPrefix are internal anyway; such
+  /// a channel that `filter` does not claim is an orphan of an earlier process and
+  /// is hung up when found at (re)connect. Null: only the prefix.
+  void set_internal_channel_filter(std::function<bool(const ari::Channel&)> filter);
+  bool is_internal_channel(const ari::Channel& ch) const;
+  /// The voice module is speaking to the call (TTS): its state shows `speaking`
+  /// while nothing more telling happens (see CallState). Emits call.state_changed
+  /// when the state changes. Errors: call_not_found, wrong_state (ended).
+  Status set_speaking(std::string_view call_id, bool speaking);
+
+  /// Channels found in our app but not tracked, since start: adopted as calls,
+  /// or hung up (policy `hangup`, or an orphaned internal channel).
+  struct UntrackedStats {
+    uint64_t adopted = 0;
+    uint64_t hung_up = 0;
+  };
+  UntrackedStats untracked_stats() const;
+
   // ---- queries ----
   std::vector<CallRecord> active_calls() const;
   /// Active or recently ended call.
@@ -104,11 +174,15 @@ class CallManager {
   // ---- call operations ----
   awaitable<Outcome<CallRecord>> originate(OriginateRequest req);
   awaitable<Status> hangup(std::string call_id, std::string reason);
+  /// Queue every item; with `wait`, hold until each reaches a final status (or
+  /// the call ends, or play_wait_limit passes). The outcome says which.
   awaitable<Outcome<PlayResult>> play(std::string call_id, PlayRequest req);
-  /// Upload a WAV and play it through our /media URL. Returns the sound name.
-  awaitable<Outcome<std::string>> play_file(std::string call_id, std::string wav_bytes,
-                                            std::string filename);
-  awaitable<Outcome<std::string>> record(std::string call_id, RecordRequest req);
+  /// Upload a WAV and play it through our /media URL, waiting like play().
+  awaitable<Outcome<PlayFileResult>> play_file(std::string call_id, std::string wav_bytes,
+                                               std::string filename, bool wait);
+  /// Start a recording and wait up to record_start_wait for Asterisk's verdict:
+  /// RecordingFailed → recording_failed (422), the call ended → wrong_state.
+  awaitable<Outcome<RecordResult>> record(std::string call_id, RecordRequest req);
   awaitable<Status> send_dtmf(std::string call_id, std::string digits);
   awaitable<Outcome<TransferResult>> transfer(std::string call_id, TransferRequest req);
 

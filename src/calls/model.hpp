@@ -10,7 +10,22 @@
 
 namespace aa::calls {
 
-enum class CallState { initiating, ringing, answered, playing, recording, bridged, ended, failed };
+/// `speaking`: the voice module's speech (TTS through a media channel) is
+/// playing to the call, set with CallManager::set_speaking. While answered, the
+/// state shows the most telling activity: recording > playing > speaking >
+/// bridged > answered (being recorded matters most to the caller; our ARI
+/// playbacks are audible over speech; a bridged call that hears speech is speaking).
+enum class CallState {
+  initiating,
+  ringing,
+  answered,
+  playing,
+  recording,
+  bridged,
+  speaking,
+  ended,
+  failed,
+};
 enum class Direction { inbound, outbound };
 
 std::string_view to_string(CallState s);
@@ -37,14 +52,32 @@ struct CallRecord {
   std::string bridge_id;   // set while in a bridge
   CallState state = CallState::initiating;
   Direction direction = Direction::outbound;
+  std::string caller_name;  // "" when none (callerId "5551234", or a caller without a name)
   std::string caller_number;
   std::string callee_number;
   int64_t created_at_ms = 0;
   int64_t answered_at_ms = 0;  // 0: not answered
   int64_t ended_at_ms = 0;     // 0: not ended
-  std::string hangup_cause;    // "normal", "busy", "no_answer", ...
+  std::string hangup_cause;    // "normal", "busy", "no_answer", "asterisk_shutdown", ...
   std::vector<std::string> recordings;
   std::optional<AudioCapture> audio_capture;  // while a capture runs
+};
+
+/// One item of a playlist, as a waiting operation reports it. Final: done
+/// (played to its end), failed (Asterisk could not play it: missing file,
+/// unplayable audio), not_played (never started, or cut short because the call
+/// ended). Still going: queued, playing.
+enum class PlaybackStatus { queued, playing, done, failed, not_played };
+std::string_view to_string(PlaybackStatus s);
+inline bool is_final(PlaybackStatus s) {
+  return s == PlaybackStatus::done || s == PlaybackStatus::failed ||
+         s == PlaybackStatus::not_played;
+}
+
+struct PlaybackItem {
+  std::string playback_id;
+  std::string media;
+  PlaybackStatus status = PlaybackStatus::queued;
 };
 
 struct BridgeRecord {

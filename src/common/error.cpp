@@ -18,6 +18,8 @@ std::string_view error_code_name(ErrorCode c) {
     case ErrorCode::recording_exists: return "RECORDING_EXISTS";
     case ErrorCode::payload_too_large: return "PAYLOAD_TOO_LARGE";
     case ErrorCode::unsupported_media_type: return "UNSUPPORTED_MEDIA_TYPE";
+    case ErrorCode::playback_failed: return "PLAYBACK_FAILED";
+    case ErrorCode::recording_failed: return "RECORDING_FAILED";
     case ErrorCode::ari_error: return "ARI_ERROR";
     case ErrorCode::ari_unavailable: return "ARI_UNAVAILABLE";
     case ErrorCode::ari_timeout: return "ARI_TIMEOUT";

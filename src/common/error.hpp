@@ -25,6 +25,8 @@ enum class ErrorCode {
   recording_exists,        // 409
   payload_too_large,       // 413
   unsupported_media_type,  // 415
+  playback_failed,         // 422: an item of a waited-for playback failed
+  recording_failed,        // 422: Asterisk reported RecordingFailed at once
   ari_error,               // 502
   ari_unavailable,         // 503
   ari_timeout,             // 504
@@ -41,6 +43,10 @@ struct Error {
   std::string message;               // one readable sentence, shown to the client
   std::vector<std::string> details;  // "field: problem", for validation errors
   std::string internal_detail;       // logged, never sent
+  /// More members of the error body: key → the value, already serialized as
+  /// JSON (e.g. {"playbacks", "[...]"}), written by api::error_body after
+  /// "code". Never sent with a 500.
+  std::vector<std::pair<std::string, std::string>> extra;
 
   Error() = default;
   Error(ErrorCode c, std::string msg, std::string internal = {})

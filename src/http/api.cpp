@@ -46,6 +46,47 @@ bool is_media_path(std::string_view path) {
   return path.substr(0, 7) == "/media/";
 }
 
+/// The answer of an operation that plays (play, play/file), from its outcome:
+/// 200 every item done, 202 still playing (wait:false or the wait limit), 422
+/// PLAYBACK_FAILED, 409 the call ended first — each with the per-item results.
+net::Response play_response(const calls::PlayResult& r, const std::string* sound_name) {
+  using calls::PlayOutcome;
+  if (r.outcome == PlayOutcome::done || r.outcome == PlayOutcome::pending) {
+    const bool done = r.outcome == PlayOutcome::done;
+    json::Writer w;
+    w.begin_object().field("status", done ? "ok" : "playing");
+    if (sound_name) w.field("soundName", *sound_name);
+    w.key("playbackIds").begin_array();
+    for (const auto& pb : r.playback_ids) w.string(pb);
+    w.end_array().key("playbacks");
+    api::write_playbacks(w, r.items);
+    w.end_object();
+    return json_response(done ? 200 : 202, w);
+  }
+  const bool failed = r.outcome == PlayOutcome::failed;
+  Error e(failed ? ErrorCode::playback_failed : ErrorCode::wrong_state,
+          failed ? "Asterisk could not play every item"
+                 : "The call ended before every item was played");
+  for (size_t i = 0; i < r.items.size(); ++i) {
+    const auto& item = r.items[i];
+    if (item.status != calls::PlaybackStatus::done)
+      e.details.push_back("playbacks[" + std::to_string(i) + "] " + item.media + ": " +
+                          std::string(calls::to_string(item.status)));
+  }
+  if (sound_name) {
+    json::Writer name;
+    name.string(*sound_name);
+    e.extra.emplace_back("soundName", name.str());
+  }
+  json::Writer ids;
+  ids.begin_array();
+  for (const auto& pb : r.playback_ids) ids.string(pb);
+  ids.end_array();
+  e.extra.emplace_back("playbackIds", ids.str());
+  e.extra.emplace_back("playbacks", api::playbacks_json(r.items));
+  return to_response(e);
+}
+
 /// A temporary file that is deleted when the last reference goes.
 struct TempFile {
   std::string path;
@@ -152,14 +193,9 @@ struct Api::Handlers {
     if (!parsed) co_return to_response(parsed.error());
     std::string id = p["id"];
     calls::PlayRequest pr = std::move(*parsed);
-    const bool wait = pr.wait;
     auto res = co_await api.calls_.play(std::move(id), std::move(pr));
     if (!res) co_return to_response(res.error());
-    json::Writer w;
-    w.begin_object().field("status", wait ? "ok" : "playing").key("playbackIds").begin_array();
-    for (const auto& pb : res->playback_ids) w.string(pb);
-    w.end_array().end_object();
-    co_return json_response(wait ? 200 : 202, w);
+    co_return play_response(*res, nullptr);
   }
 
   static awaitable<net::Response> play_file(Api& api, Req& req, const P& p) {
@@ -169,19 +205,28 @@ struct Api::Handlers {
           Error(ErrorCode::payload_too_large,
                 "The WAV file is larger than " + std::to_string(api.opts_.max_upload) + " bytes"));
     // The domain converts the WAV (400 when it cannot) before it looks at the call.
+    bool wait = true;
+    if (auto w = req.param("wait")) {
+      if (*w == "false" || *w == "0") {
+        wait = false;
+      } else if (*w != "true" && *w != "1") {
+        Error e(ErrorCode::validation_failed, "Invalid query parameter");
+        e.details.push_back("wait: must be true or false");
+        co_return to_response(e);
+      }
+    }
     std::string id = p["id"];
     std::string name = upload_file_name(req);
     std::string bytes = std::move(req.body);
-    auto res = co_await api.calls_.play_file(std::move(id), std::move(bytes), std::move(name));
+    auto res =
+        co_await api.calls_.play_file(std::move(id), std::move(bytes), std::move(name), wait);
     if (!res) {
       net::Response r = to_response(res.error());
       if (res.error().code == ErrorCode::media_store_full)
         r.headers.push_back({"Retry-After", std::to_string(api.media_.retry_after().count())});
       co_return r;
     }
-    json::Writer w;
-    w.begin_object().field("status", "ok").field("soundName", *res).end_object();
-    co_return json_response(200, w);
+    co_return play_response(res->play, &res->sound_name);
   }
 
   static awaitable<net::Response> record(Api& api, Req& req, const P& p) {
@@ -192,7 +237,10 @@ struct Api::Handlers {
     auto res = co_await api.calls_.record(std::move(id), std::move(rr));
     if (!res) co_return to_response(res.error());
     json::Writer w;
-    w.begin_object().field("recordingName", *res).end_object();
+    w.begin_object()
+        .field("recordingName", res->name)
+        .field("state", res->started ? "recording" : "queued")
+        .end_object();
     co_return json_response(201, w);
   }
 

@@ -30,6 +30,9 @@ int http_status(ErrorCode c) {
       return 413;
     case ErrorCode::unsupported_media_type:
       return 415;
+    case ErrorCode::playback_failed:
+    case ErrorCode::recording_failed:
+      return 422;
     case ErrorCode::ari_error:
       return 502;
     case ErrorCode::ari_unavailable:
@@ -59,7 +62,10 @@ net::Response to_response(const Error& e) {
     shown.message = status >= 500 ? "Internal error" : "Request failed";
   }
   // A 500 never carries details: they could only be internal.
-  if (status == 500) shown.details.clear();
+  if (status == 500) {
+    shown.details.clear();
+    shown.extra.clear();
+  }
   return net::Response::json(status, api::error_body(shown));
 }
 

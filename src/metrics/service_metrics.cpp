@@ -207,6 +207,13 @@ std::string ServiceMetrics::render(const Gauges& g, const ProcessStats& p) const
     w.sample("asterisk_api_calls_ended_total",
              {{"direction", k.direction}, {"outcome", k.outcome}, {"cause", k.cause}},
              static_cast<double>(n));
+  w.family("asterisk_api_untracked_channels_total", "counter",
+           "Channels in our Stasis app that the service did not track (found at start-up or "
+           "after an events-socket outage), by what was done: adopted as calls, or hung up.")
+      .sample("asterisk_api_untracked_channels_total", {{"action", "adopted"}},
+              static_cast<double>(g.untracked_adopted))
+      .sample("asterisk_api_untracked_channels_total", {{"action", "hung_up"}},
+              static_cast<double>(g.untracked_hung_up));
 
   // ---- HTTP ----
   w.family("asterisk_api_http_requests_total", "counter",

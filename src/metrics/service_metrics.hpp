@@ -20,6 +20,8 @@ struct Gauges {
   bool ari_connected = false;
   uint64_t ari_reconnects = 0;
   size_t active_calls = 0;
+  uint64_t untracked_adopted = 0;  // channels in our app we did not track, adopted
+  uint64_t untracked_hung_up = 0;  // ... or hung up
   size_t event_clients = 0;
   uint64_t event_clients_dropped = 0;
   uint64_t events_published = 0;

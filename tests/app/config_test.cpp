@@ -13,13 +13,28 @@ TEST(Config, DefaultsMatchTheContract) {
   EXPECT_EQ(c->api_host, "0.0.0.0");
   EXPECT_TRUE(c->api_key.empty());
   EXPECT_TRUE(c->media_base_url.empty());  // derived from the bound port
+  EXPECT_EQ(c->untracked_channels, "adopt");
+}
+
+TEST(Config, UntrackedChannelsIsAdoptOrHangup) {
+  auto c = load_config({{"UNTRACKED_CHANNELS", "HangUp"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->untracked_channels, "hangup");
+  EXPECT_NE(describe_variables().find("UNTRACKED_CHANNELS"), std::string::npos);
 }
 
 TEST(Config, BadValuesNameTheVariable) {
-  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"API_PORT", "70000"}, {"API_PORT", "abc"}, {"ARI_URL", "localhost:8088"},
-           {"WEBHOOK_URL", "ftp://x"}, {"LOG_LEVEL", "loud"}, {"ARI_TIMEOUT_MS", "-5"},
-           {"SIM_TIME_SCALE", "0"}, {"ARI_APP", "bad app"}, {"MEDIA_BASE_URL", "nope"}}) {
+  for (auto [k, v] :
+       std::vector<std::pair<std::string, std::string>>{{"API_PORT", "70000"},
+                                                        {"API_PORT", "abc"},
+                                                        {"ARI_URL", "localhost:8088"},
+                                                        {"WEBHOOK_URL", "ftp://x"},
+                                                        {"LOG_LEVEL", "loud"},
+                                                        {"ARI_TIMEOUT_MS", "-5"},
+                                                        {"SIM_TIME_SCALE", "0"},
+                                                        {"ARI_APP", "bad app"},
+                                                        {"MEDIA_BASE_URL", "nope"},
+                                                        {"UNTRACKED_CHANNELS", "ignore"}}) {
     auto c = load_config({{k, v}});
     ASSERT_FALSE(c.ok()) << k << "=" << v;
     EXPECT_EQ(c.error().message.rfind(k + ":", 0), 0u) << c.error().message;

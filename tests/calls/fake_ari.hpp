@@ -21,6 +21,7 @@ class FakeAri : public ari::AriApi {
   std::vector<ari::Channel> channels;          // what list_channels returns
   std::vector<ari::Bridge> bridges;            // what list_bridges returns
   std::vector<std::string> unknown_endpoints;  // resources get_endpoint 404s
+  std::map<std::string, std::string> variables;  // "<channel>/<name>" → value (set_variable too)
 
   size_t count(std::string_view op) const {
     size_t n = 0;
@@ -45,10 +46,12 @@ class FakeAri : public ari::AriApi {
     return answer<ari::Unit>(std::move(op), std::move(target), std::move(detail), ari::Unit{});
   }
 
+  std::vector<std::pair<std::string, std::string>> last_originate_variables;
   awaitable<ari::Result<ari::Channel>> originate(const ari::OriginateParams& p) override {
     ari::Channel ch;
     ch.id = p.channel_id;
     ch.state = "Down";
+    last_originate_variables = p.variables;
     co_return answer("originate", p.channel_id, p.endpoint, ch);
   }
   awaitable<ari::Result<ari::Channel>> get_channel(std::string_view id) override {
@@ -95,10 +98,18 @@ class FakeAri : public ari::AriApi {
     co_return answer("external_media", "", "", ari::Channel{});
   }
   awaitable<ari::Result<std::string>> get_variable(std::string_view id, std::string_view n) override {
-    co_return answer("get_variable", std::string(id), std::string(n), std::string{});
+    auto it = variables.find(std::string(id) + "/" + std::string(n));
+    if (it == variables.end() && !fail.count("get_variable")) {
+      calls.push_back({"get_variable", std::string(id), std::string(n)});
+      co_return ari::Result<std::string>::fail(
+          {ari::AriError::Kind::http, 404, "Provided variable was not found"});
+    }
+    co_return answer("get_variable", std::string(id), std::string(n),
+                     it == variables.end() ? std::string{} : it->second);
   }
   awaitable<ari::Status> set_variable(std::string_view id, std::string_view n,
-                                      std::string_view) override {
+                                      std::string_view v) override {
+    variables[std::string(id) + "/" + std::string(n)] = std::string(v);
     co_return ok("set_variable", std::string(id), std::string(n));
   }
   awaitable<ari::Result<ari::Bridge>> create_bridge(std::string_view type, std::string_view id,

@@ -41,6 +41,7 @@ struct HarnessOptions {
   std::vector<sim::EndpointConfig> endpoints;  // empty: the simulator's defaults
   std::string temp_dir;                        // Api's download dir (empty: system temp)
   media::MediaStoreOptions media;              // uploaded audio: caps and where
+  calls::UntrackedPolicy untracked = calls::UntrackedPolicy::adopt;
 };
 
 /// One message received on /events, parsed.
@@ -126,8 +127,16 @@ class Service {
     webhook = std::make_unique<sinks::WebhookSender>(ex, wo);
     fan.add(*hub);
     fan.add(*webhook);
+    start_service();
+  }
+
+  /// The service's own part — CallManager, Api, events socket — as a process
+  /// start builds it, against the simulator (which keeps its calls).
+  void start_service() {
+    auto ex = io.get_executor();
     calls::CallManagerOptions co;
     co.media_base_url = base;
+    co.untracked = opts_.untracked;
     manager = std::make_unique<calls::CallManager>(ex, *rest, fan, *media, co);
     http::ApiOptions ao;
     ao.api_key = opts_.api_key;
@@ -147,6 +156,17 @@ class Service {
     events->on_event = [this](const ari::Event& e) { manager->on_ari_event(e); };
     events->on_connection = [this](bool up) { manager->on_ari_connection(up); };
     events->start();
+  }
+
+  /// As a service restart: the events socket closes, everything the service
+  /// knew is forgotten, and a new CallManager/Api/events socket start. Call
+  /// from a test body (no request of ours may be in flight).
+  void restart_service() {
+    events->stop();
+    retired_events_.push_back(std::move(events));  // its coroutine may still unwind
+    api.reset();
+    manager.reset();
+    start_service();
   }
 
   ~Service() {
@@ -267,6 +287,7 @@ class Service {
 
  private:
   HarnessOptions opts_;
+  std::vector<std::unique_ptr<ari::EventStream>> retired_events_;
   std::unique_ptr<sim::SimThread> sim_;
   std::unique_ptr<net::HttpServer> receiver_;
 };

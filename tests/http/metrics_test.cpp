@@ -10,6 +10,7 @@
 #include "common/json.hpp"
 #include "http/wait.hpp"
 #include "net/http_client.hpp"
+#include "sim/simulator.hpp"
 #include "support/regex.hpp"
 #include "support/run_io.hpp"
 
@@ -208,5 +209,70 @@ TEST(Metrics, ScrapeAfterAKnownSequenceOfCalls) {
     EXPECT_GT(value_of(s, "process_open_fds"), 2);
     EXPECT_GE(value_of(s, "asterisk_api_ari_reconnects_total"), 0);
     co_await svc.shutdown();
+  });
+}
+
+TEST(Metrics, ARestartedServiceToldToHangsUpUntrackedChannelsAndCountsThem) {
+  // "Asterisk" outlives the service: a simulator of our own.
+  sim::SimulatorOptions so;
+  so.engine.time_scale = 0.02;
+  sim::SimThread asterisk(so);
+  app::Config c = metrics_config();
+  c.ari_url = asterisk.base_url();
+  const std::vector<net::Header> key = {{"X-API-Key", "m-key"}};
+  const net::ClientOptions o;
+  std::string channel;
+  {
+    asio::io_context io;
+    app::Service first(io, c);
+    const std::string base = "http://127.0.0.1:" + std::to_string(first.start());
+    test::run_coro(io, [&]() -> awaitable<void> {
+      auto& calls = first.calls();
+      const bool step1 = co_await test::until([&] { return calls.ari_connected(); });
+      CO_ASSERT_TRUE(step1);
+      const std::string calls_url = base + "/calls";
+      auto a = co_await net::http_fetch("POST", calls_url, R"({"endpoint":"PJSIP/1001"})",
+                                        "application/json", key, o);
+      EXPECT_EQ(a.status, 201) << a.body;
+      const bool answered = co_await test::until([&] {
+        auto all = calls.active_calls();
+        if (all.empty() || all[0].answered_at_ms == 0) return false;
+        channel = all[0].channel_id;
+        return true;
+      });
+      EXPECT_TRUE(answered);
+      co_await first.shutdown();
+    });
+  }
+  ASSERT_FALSE(channel.empty());
+  auto live = [&] {
+    bool found = false;
+    asterisk.run(
+        [&](sim::Simulator& sm) { found = sm.engine().get_channel(channel).status == 200; });
+    return found;
+  };
+  ASSERT_TRUE(live());  // the call outlived the service
+
+  c.untracked_channels = "hangup";
+  asio::io_context io;
+  app::Service second(io, c);
+  const std::string base = "http://127.0.0.1:" + std::to_string(second.start());
+  test::run_coro(io, [&]() -> awaitable<void> {
+    auto& calls = second.calls();
+    const bool hung_up = co_await test::until([&] { return calls.untracked_stats().hung_up == 1; });
+    EXPECT_TRUE(hung_up);
+    const bool gone = co_await test::until([&] { return !live(); });
+    EXPECT_TRUE(gone);
+    EXPECT_EQ(calls.active_count(), 0u);
+    const std::string metrics_url = base + "/metrics";
+    auto scrape = co_await net::http_fetch("GET", metrics_url, std::string{}, "", key, o);
+    EXPECT_EQ(scrape.status, 200);
+    std::string error;
+    const auto s = parse_exposition(scrape.body, &error);
+    EXPECT_EQ(error, "");
+    EXPECT_EQ(value_of(s, "asterisk_api_untracked_channels_total{action=\"hung_up\"}"), 1)
+        << scrape.body;
+    EXPECT_EQ(value_of(s, "asterisk_api_untracked_channels_total{action=\"adopted\"}"), 0);
+    co_await second.shutdown();
   });
 }
