@@ -28,6 +28,12 @@ enum class ErrorCode {
   ari_error,               // 502
   ari_unavailable,         // 503
   ari_timeout,             // 504
+  tts_unavailable,         // 501 (no TTS engine configured)
+  tts_failed,              // 502 (the engine or remote TTS server failed)
+  tts_busy,                // 503 (speech workers saturated)
+  tts_timeout,             // 504 (TTS_TIMEOUT_MS passed)
+  asr_unavailable,         // 503 (no ASR engine, at capacity, or its server unreachable)
+  asr_failed,              // 502 (the engine failed or cannot keep up with the audio)
   internal,                // 500 (never for bad input)
 };
 
@@ -49,7 +55,7 @@ struct Error {
 template <typename T>
 class Outcome {
  public:
-  Outcome(T v) : value_(std::move(v)) {}  // NOLINT: implicit on purpose
+  Outcome(T v) : value_(std::move(v)) {}      // NOLINT: implicit on purpose
   Outcome(Error e) : error_(std::move(e)) {}  // NOLINT
   bool ok() const { return value_.has_value(); }
   explicit operator bool() const { return ok(); }
@@ -68,6 +74,8 @@ class Outcome {
 
 struct Done {};
 using Status = Outcome<Done>;
-inline Status ok_status() { return Status(Done{}); }
+inline Status ok_status() {
+  return Status(Done{});
+}
 
 }  // namespace aa
