@@ -14,7 +14,7 @@ RUN cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DAA_TESTS=O
 # Runtime stage: the binaries and their runtime libraries only, as a non-root user.
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update -qq \
- && apt-get install -y -qq --no-install-recommends libssl3 libspdlog1.10 libfmt9 libsqlite3-0 curl ca-certificates \
+ && apt-get install -y -qq --no-install-recommends libssl3 libspdlog1.10 libfmt9 libsqlite3-0 libspeexdsp1 curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin asterisk-api
 WORKDIR /app

@@ -13,10 +13,8 @@ namespace aa::app {
 namespace {
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
   return s;
 }
 
@@ -49,8 +47,7 @@ constexpr Var kVars[] = {
     {"WEBHOOK_SECRET", "if set, webhooks carry X-Signature: sha256=<HMAC of the body>"},
     {"WEBHOOK_TIMEOUT_MS", "webhook request timeout, default 5000"},
     {"MEDIA_BASE_URL",
-     "URL at which Asterisk reaches this service for uploaded audio, default "
-     "http://127.0.0.1:<API_PORT>"},
+     "URL at which Asterisk reaches this service for uploaded audio, default http://127.0.0.1:<API_PORT>"},
     {"LOG_LEVEL", "trace|debug|info|warn|error, default info"},
     {"LOG_FORMAT", "text|json, default text"},
     {"SIM_PORT", "port of the embedded simulator (no ARI_URL), default 8088; 0 = any free port"},
@@ -156,8 +153,7 @@ Environment read_environment(const std::string& dir) {
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv(*e);
     size_t eq = kv.find('=');
-    if (eq != std::string_view::npos)
-      env[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
+    if (eq != std::string_view::npos) env[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
   }
   return env;
 }
@@ -181,8 +177,7 @@ Outcome<Config> load_config(const Environment& env) {
   while (!c.ari_url.empty() && c.ari_url.back() == '/') c.ari_url.pop_back();
   if (!c.ari_url.empty()) {
     auto u = parse_url(c.ari_url);
-    if (!u)
-      return bad("ARI_URL", "must be an http:// or https:// URL such as http://127.0.0.1:8088");
+    if (!u) return bad("ARI_URL", "must be an http:// or https:// URL such as http://127.0.0.1:8088");
     if (u->scheme == "ws" || u->scheme == "wss")
       return bad("ARI_URL", "use the http(s):// base URL; the events socket is derived from it");
     // Accept a URL that already ends in /ari.

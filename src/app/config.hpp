@@ -27,7 +27,7 @@ struct Config {
   std::string media_base_url;  // how Asterisk reaches us; empty: http://127.0.0.1:<port>
   std::string log_level = "info";
   std::string log_format = "text";
-  uint16_t sim_port = 8088;  // embedded simulator (only without ARI_URL); 0 = any free port
+  uint16_t sim_port = 8088;    // embedded simulator (only without ARI_URL); 0 = any free port
   double sim_time_scale = 1.0;
   std::chrono::milliseconds shutdown_grace{5'000};
   /// TTS_* and ASR_*: which speech engines run (speech/engines.hpp builds them).

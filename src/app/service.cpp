@@ -67,7 +67,8 @@ uint16_t Service::start() {
     m->observe_ari(op, status, us);
   });
 
-  media_ = std::make_unique<media::MediaStore>();
+  media_ = std::make_unique<media::MediaStore>();  // a private temp dir, removed on exit
+  media_->start_sweeper(io_.get_executor());
   hub_ = std::make_unique<sinks::EventHub>(io_.get_executor());
   sinks::WebhookOptions wo;
   wo.url = cfg_.webhook_url;

@@ -28,6 +28,7 @@ enum class ErrorCode {
   ari_error,               // 502
   ari_unavailable,         // 503
   ari_timeout,             // 504
+  media_store_full,        // 507 (uploaded audio: count or bytes cap reached)
   tts_unavailable,         // 501 (no TTS engine configured)
   tts_failed,              // 502 (the engine or remote TTS server failed)
   tts_busy,                // 503 (speech workers saturated)
@@ -55,7 +56,7 @@ struct Error {
 template <typename T>
 class Outcome {
  public:
-  Outcome(T v) : value_(std::move(v)) {}      // NOLINT: implicit on purpose
+  Outcome(T v) : value_(std::move(v)) {}  // NOLINT: implicit on purpose
   Outcome(Error e) : error_(std::move(e)) {}  // NOLINT
   bool ok() const { return value_.has_value(); }
   explicit operator bool() const { return ok(); }
@@ -74,8 +75,6 @@ class Outcome {
 
 struct Done {};
 using Status = Outcome<Done>;
-inline Status ok_status() {
-  return Status(Done{});
-}
+inline Status ok_status() { return Status(Done{}); }
 
 }  // namespace aa

@@ -168,16 +168,17 @@ struct Api::Handlers {
       co_return to_response(
           Error(ErrorCode::payload_too_large,
                 "The WAV file is larger than " + std::to_string(api.opts_.max_upload) + " bytes"));
-    if (auto wav = media::inspect_wav(req.body); !wav) {
-      Error e(ErrorCode::validation_failed, "The body is not a valid WAV file");
-      e.details.push_back("body: " + wav.error().message);
-      co_return to_response(e);
-    }
+    // The domain converts the WAV (400 when it cannot) before it looks at the call.
     std::string id = p["id"];
     std::string name = upload_file_name(req);
     std::string bytes = std::move(req.body);
     auto res = co_await api.calls_.play_file(std::move(id), std::move(bytes), std::move(name));
-    if (!res) co_return to_response(res.error());
+    if (!res) {
+      net::Response r = to_response(res.error());
+      if (res.error().code == ErrorCode::media_store_full)
+        r.headers.push_back({"Retry-After", std::to_string(api.media_.retry_after().count())});
+      co_return r;
+    }
     json::Writer w;
     w.begin_object().field("status", "ok").field("soundName", *res).end_object();
     co_return json_response(200, w);
@@ -373,12 +374,12 @@ struct Api::Handlers {
 
   // ---- media for Asterisk ----
   static awaitable<net::Response> media_file(Api& api, Req&, const P& p) {
-    auto bytes = api.media_.get(p["token"], p["file"]);
-    if (!bytes) co_return to_response(Error(ErrorCode::not_found, "No such media file"));
+    auto stored = api.media_.find(p["token"], p["file"]);
+    if (!stored) co_return to_response(Error(ErrorCode::not_found, "No such media file"));
     net::Response r;
     r.status = 200;
-    r.content_type = "audio/wav";
-    r.body = *bytes;
+    r.content_type = std::string(media::content_type_for_asterisk(stored->extension()));
+    r.file_path = stored->disk_path;  // streamed from disk by the server
     r.headers.push_back({"Cache-Control", "no-store"});
     co_return r;
   }

@@ -1,6 +1,6 @@
 #pragma once
 /// The HTTP API of API-CONTRACT.md: every route, the `/events` WebSocket, the
-/// `/media/<token>/<file>.wav` files that Asterisk fetches, authentication and
+/// `/media/<token>/<name>.wav|.wav16` files that Asterisk fetches, authentication and
 /// the access log. Handlers are thin: validate → call the domain → map the result.
 #include <chrono>
 #include <cstddef>

@@ -43,6 +43,8 @@ int http_status(ErrorCode c) {
     case ErrorCode::ari_timeout:
     case ErrorCode::tts_timeout:
       return 504;
+    case ErrorCode::media_store_full:
+      return 507;
     case ErrorCode::internal:
       return 500;
   }

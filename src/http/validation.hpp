@@ -69,7 +69,7 @@ Outcome<std::string> parse_bridge_channel(const net::Request& req);
 Outcome<std::string> parse_copy(const net::Request& req);
 
 /// The uploaded WAV of POST /calls/:id/play/file: Content-Type check (415),
-/// non-empty body (400). The WAV structure is checked by media::inspect_wav.
+/// non-empty body (400). The audio itself is checked by media::prepare_for_asterisk.
 Status check_upload_content_type(const net::Request& req);
 /// The file name from `Content-Disposition: ...; filename="x.wav"` (path and
 /// extension stripped), or "".

@@ -238,7 +238,10 @@ awaitable<void> fetch_remote_media(std::string url, std::weak_ptr<bool> alive,
       co_await net::http_fetch("GET", url, std::move(body), content_type, headers, opts);
   if (alive.expired()) co_return;
   std::optional<int64_t> duration;
-  if (r.ok() && r.status == 200) duration = wav_duration_ms(r.body);
+  // Asterisk picks the file reader by Content-Type, else by the URL's extension,
+  // and the reader refuses a file it cannot play: the playback fails at once.
+  if (r.ok() && r.status == 200)
+    duration = remote_media_duration_ms(remote_media_extension(url, r.content_type), r.body);
   done(duration);
 }
 

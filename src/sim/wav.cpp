@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "audio/wav.hpp"
+#include "common/util.hpp"
+
 namespace aa::sim {
 namespace {
 
@@ -87,6 +90,38 @@ std::optional<int64_t> wav_duration_ms(std::string_view b) {
     pos += 8 + len + (len & 1);
   }
   return std::nullopt;
+}
+
+std::string remote_media_extension(std::string_view url, std::string_view content_type) {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  if (iequals(type, "audio/wav") || iequals(type, "audio/x-wav")) return "wav";
+  std::string_view path = url;
+  if (auto scheme = path.find("://"); scheme != std::string_view::npos) {
+    path.remove_prefix(scheme + 3);
+    const auto slash = path.find('/');
+    path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash);
+  }
+  path = path.substr(0, path.find_first_of("?#"));
+  const auto last = path.rfind('/');
+  const std::string_view file = last == std::string_view::npos ? path : path.substr(last + 1);
+  const auto dot = file.rfind('.');
+  return dot == std::string_view::npos ? std::string{} : std::string(file.substr(dot + 1));
+}
+
+std::optional<int64_t> remote_media_duration_ms(std::string_view extension,
+                                                std::string_view bytes) {
+  if (extension == "wav" || extension == "wav16") {
+    const uint32_t hz = extension == "wav" ? 8000 : 16000;
+    auto wav = audio::parse_wav(bytes, audio::WavAccept{hz, hz, 1});
+    if (!wav || wav->format.sample_format != audio::SampleFormat::s16) return std::nullopt;
+    return wav->pcm.duration_ms();
+  }
+  if (extension == "sln" || extension == "sln16") {
+    if (bytes.size() % 2 != 0) return std::nullopt;
+    return static_cast<int64_t>(bytes.size() * 1000 / (extension == "sln" ? 16000 : 32000));
+  }
+  return wav_duration_ms(bytes);
 }
 
 std::optional<int64_t> raw_duration_ms(std::string_view format, uint64_t size) {

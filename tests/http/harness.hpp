@@ -40,6 +40,7 @@ struct HarnessOptions {
   size_t ws_max_queue = 1024;
   std::vector<sim::EndpointConfig> endpoints;  // empty: the simulator's defaults
   std::string temp_dir;                        // Api's download dir (empty: system temp)
+  media::MediaStoreOptions media;              // uploaded audio: caps and where
 };
 
 /// One message received on /events, parsed.
@@ -117,7 +118,7 @@ class Service {
 
     rest = std::make_unique<ari::RestClient>(ex, sim_base, "asterisk_ari", "asterisk_ari_pass",
                                              std::chrono::seconds(5));
-    media = std::make_unique<media::MediaStore>();
+    media = std::make_unique<media::MediaStore>(opts_.media);
     hub = std::make_unique<sinks::EventHub>(ex);
     sinks::WebhookOptions wo;
     if (opts_.webhooks) wo.url = "http://127.0.0.1:" + std::to_string(rport) + "/voice/webhook";
