@@ -131,6 +131,9 @@ class Stream final : public HttpStream, public std::enable_shared_from_this<Stre
     co_await http::async_write(s, req, asio::redirect_error(use_awaitable, ec));
     if (ec || cancelled_) co_return fail(ec, "sending the request");
     beast::flat_buffer buffer;
+    // Beast reads at most the buffer's free capacity (512 bytes when empty):
+    // room for 16 KiB per socket read keeps the pieces large.
+    buffer.reserve(16 * 1024);
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(req_.max_body);
     parser.header_limit(64 * 1024);

@@ -42,7 +42,10 @@ void sphinx_log(void*, err_lvl_t lvl, const char* fmt, ...) {
 // sphinxbase logs through one process-wide callback (default: stderr).
 void init_sphinx_logging() {
   static std::once_flag once;
-  std::call_once(once, [] { err_set_callback(sphinx_log, nullptr); });
+  std::call_once(once, [] {
+    err_set_logfp(nullptr);  // also silences the configuration dump, which bypasses the callback
+    err_set_callback(sphinx_log, nullptr);
+  });
 }
 
 Outcome<ps_decoder_t*> create_decoder(const PocketSphinxOptions& o) {

@@ -428,6 +428,7 @@ class FakeAsrServer {
 template <typename Pred>
 bool run_until(asio::io_context& io, Pred pred,
                std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  if (io.stopped()) io.restart();  // the previous guard's end stopped it
   auto guard = asio::make_work_guard(io);
   const auto until = std::chrono::steady_clock::now() + limit;
   while (!pred()) {
