@@ -251,6 +251,9 @@ struct State : std::enable_shared_from_this<State> {
       return false;
     }
     w_ps = *d;
+    // A new caller, a new channel: the noise level and the stream's time start
+    // afresh (a reused decoder still carries its cepstral mean, which adapts).
+    ps_start_stream(w_ps);
     if (ps_start_utt(w_ps) < 0) {
       post_error(Error(ErrorCode::asr_failed, "Speech recognition failed", "ps_start_utt failed"));
       return false;

@@ -8,6 +8,7 @@
 
 #include "app/config.hpp"
 #include "common/worker_pool.hpp"
+#include "speech/fakes.hpp"
 
 using namespace aa;
 using namespace aa::speech;
@@ -27,8 +28,9 @@ TEST(SpeechEngines, DefaultsAreEmbeddedUnlessAUrlIsSet) {
 }
 
 TEST(SpeechEngines, FactoriesBuildWhatTheOptionsName) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   SpeechOptions o;
   o.tts_default_voice = "kal16";
   auto flite = make_tts_engine(o, io.get_executor(), pool);

@@ -27,6 +27,7 @@
 #include <boost/asio/write.hpp>
 
 #include "common/json.hpp"
+#include "common/worker_pool.hpp"
 #include "net/http_server.hpp"
 
 namespace aa::test {
@@ -422,6 +423,16 @@ class FakeAsrServer {
 };
 
 // ---------------------------------------------------------------- helpers
+
+/// A test's worker pool and io_context, torn down in the one safe order: the
+/// workers stop (nothing more is posted to io), then io's pending handlers are
+/// destroyed (they may hold jobs with strands of the pool), then the pool.
+struct SpeechRig {
+  WorkerPool pool;
+  asio::io_context io;
+  explicit SpeechRig(size_t threads, size_t max_queued = 1024) : pool(threads, max_queued) {}
+  ~SpeechRig() { pool.stop(); }
+};
 
 /// Run `io` until `pred()` or `limit`; true when pred() became true. Worker
 /// threads post results to `io`, so it idles on a work guard meanwhile.

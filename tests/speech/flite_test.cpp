@@ -73,8 +73,9 @@ const char* kSentence = "The quick brown fox jumps over the lazy dog.";
 }  // namespace
 
 TEST(FliteTts, UnknownVoiceFallsBackToTheDefaultAndSaysSo) {
-  asio::io_context io;
-  WorkerPool pool(2);
+  aa::test::SpeechRig rig(2);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FliteTts tts(io.get_executor(), pool);
   EXPECT_EQ(tts.default_voice(), "slt");
   EXPECT_EQ(tts.voices(), (std::vector<std::string>{"slt", "kal16", "awb", "rms"}));
@@ -90,8 +91,9 @@ TEST(FliteTts, UnknownVoiceFallsBackToTheDefaultAndSaysSo) {
 }
 
 TEST(FliteTts, ConfiguredDefaultVoiceThatDoesNotExistBecomesSlt) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FliteTts tts(io.get_executor(), pool, FliteOptions{"nobody", 1600});
   EXPECT_EQ(tts.default_voice(), "slt");
   FliteTts awb(io.get_executor(), pool, FliteOptions{"awb", 1600});
@@ -99,8 +101,9 @@ TEST(FliteTts, ConfiguredDefaultVoiceThatDoesNotExistBecomesSlt) {
 }
 
 TEST(FliteTts, EveryVoiceSpeaksInPiecesAndReportsLatencyAndRealTimeFactor) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FliteTts tts(io.get_executor(), pool);
   const std::string text =
       "Thank you for calling. Your table for two is booked for eight o'clock tonight. "
@@ -120,8 +123,9 @@ TEST(FliteTts, EveryVoiceSpeaksInPiecesAndReportsLatencyAndRealTimeFactor) {
 }
 
 TEST(FliteTts, FirstAudioArrivesWhileLaterSentencesAreStillBeingSynthesized) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FliteTts tts(io.get_executor(), pool);
   std::string text;
   for (int i = 0; i < 12; ++i)
@@ -141,8 +145,9 @@ TEST(FliteTts, FirstAudioArrivesWhileLaterSentencesAreStillBeingSynthesized) {
 }
 
 TEST(FliteTts, SpeedStretchesOrCompressesTheAudio) {
-  asio::io_context io;
-  WorkerPool pool(2);
+  aa::test::SpeechRig rig(2);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FliteTts tts(io.get_executor(), pool);
   const size_t normal = speak(io, tts, request(kSentence, "kal16", 1.0)).pcm.size();
   const size_t fast = speak(io, tts, request(kSentence, "kal16", 2.0)).pcm.size();
@@ -153,8 +158,9 @@ TEST(FliteTts, SpeedStretchesOrCompressesTheAudio) {
 }
 
 TEST(FliteTts, OutputRateIsConvertedTo8kHzWithTheSameDuration) {
-  asio::io_context io;
-  WorkerPool pool(2);
+  aa::test::SpeechRig rig(2);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FliteTts tts(io.get_executor(), pool);
   Result wide = speak(io, tts, request(kSentence, "kal16", 1.0, 16000));
   Result narrow = speak(io, tts, request(kSentence, "kal16", 1.0, 8000));
@@ -165,8 +171,9 @@ TEST(FliteTts, OutputRateIsConvertedTo8kHzWithTheSameDuration) {
 }
 
 TEST(FliteTts, CancelInsideTheFirstAudioCallbackStopsEveryLaterCallback) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FliteTts tts(io.get_executor(), pool);
   std::string text;
   for (int i = 0; i < 20; ++i)
@@ -196,8 +203,9 @@ TEST(FliteTts, CancelInsideTheFirstAudioCallbackStopsEveryLaterCallback) {
 }
 
 TEST(FliteTts, ConcurrentSynthesesOfOneVoiceGiveTheSameLengthsAsOneAtATime) {
-  asio::io_context io;
-  WorkerPool pool(4);
+  aa::test::SpeechRig rig(4);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FliteTts tts(io.get_executor(), pool);
   const std::vector<std::string> texts = {"Hello there, how are you today?",
                                           "Call 555-1234 on Dec. 3rd at 10:30 am.",
@@ -223,8 +231,9 @@ TEST(FliteTts, ConcurrentSynthesesOfOneVoiceGiveTheSameLengthsAsOneAtATime) {
 }
 
 TEST(FliteTts, AFullWorkerQueueIsReportedAsBusy) {
-  asio::io_context io;
-  WorkerPool pool(1, 1);
+  aa::test::SpeechRig rig(1, 1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FliteTts tts(io.get_executor(), pool);
   std::string text;
   for (int i = 0; i < 10; ++i) text += "Keep the only worker busy for a while. ";
@@ -239,8 +248,9 @@ TEST(FliteTts, AFullWorkerQueueIsReportedAsBusy) {
 }
 
 TEST(FliteTts, EmptyOrBlankTextEndsAtOnceWithoutAudio) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FliteTts tts(io.get_executor(), pool);
   Result r = speak(io, tts, request("  \n "));
   ASSERT_TRUE(r.done && r.done->ok());

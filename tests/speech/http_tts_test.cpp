@@ -72,8 +72,9 @@ void expect_samples(const Result& r, double seconds, uint32_t rate) {
 }  // namespace
 
 TEST(HttpTts, PostsTheOriginalsRequestAndConverts24kHzWavTo16kHz) {
-  asio::io_context io;
-  WorkerPool pool(2);
+  aa::test::SpeechRig rig(2);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FakeTtsServer server(io, {});
   HttpTts tts(io.get_executor(), pool, options(server.url() + "/"));
   Result r;
@@ -100,8 +101,9 @@ TEST(HttpTts, PostsTheOriginalsRequestAndConverts24kHzWavTo16kHz) {
 }
 
 TEST(HttpTts, DefaultsFillTheVoiceAndLanguageAndAnyVoiceNameIsAccepted) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FakeTtsServer server(io, {});
   HttpTtsOptions o = options(server.url());
   o.default_voice = "vivian";
@@ -122,8 +124,9 @@ TEST(HttpTts, DefaultsFillTheVoiceAndLanguageAndAnyVoiceNameIsAccepted) {
 }
 
 TEST(HttpTts, FirstAudioArrivesBeforeTheServerHasSentTheWholeFile) {
-  asio::io_context io;
-  WorkerPool pool(2);
+  aa::test::SpeechRig rig(2);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FakeTtsServer::Options so;
   so.seconds = 2.0;
   so.first_piece = 8000;  // header + ~0.16 s of audio, then wait for the test
@@ -144,8 +147,9 @@ TEST(HttpTts, FirstAudioArrivesBeforeTheServerHasSentTheWholeFile) {
 }
 
 TEST(HttpTts, TricklingServerTimeToFirstAudio) {
-  asio::io_context io;
-  WorkerPool pool(2);
+  aa::test::SpeechRig rig(2);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FakeTtsServer::Options so;
   so.seconds = 3.0;
   so.trickle_bytes = 4800;  // 0.1 s of 24 kHz audio every 25 ms
@@ -166,8 +170,9 @@ TEST(HttpTts, TricklingServerTimeToFirstAudio) {
 }
 
 TEST(HttpTts, StereoEightBitEightKilohertzBecomesSixteenKilohertzMono) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FakeTtsServer::Options so;
   so.rate = 8000;
   so.channels = 2;
@@ -186,8 +191,9 @@ TEST(HttpTts, StereoEightBitEightKilohertzBecomesSixteenKilohertzMono) {
 }
 
 TEST(HttpTts, FortyEightKilohertzToTheRequestedTwentyFourKilohertz) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FakeTtsServer::Options so;
   so.rate = 48000;
   so.seconds = 0.8;
@@ -202,8 +208,9 @@ TEST(HttpTts, FortyEightKilohertzToTheRequestedTwentyFourKilohertz) {
 }
 
 TEST(HttpTts, AServerErrorIsTtsFailedWithStatusAndBodyInTheDetail) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FakeTtsServer::Options so;
   so.mode = FakeTtsServer::Mode::error500;
   FakeTtsServer server(io, so);
@@ -222,8 +229,9 @@ TEST(HttpTts, AServerErrorIsTtsFailedWithStatusAndBodyInTheDetail) {
 }
 
 TEST(HttpTts, NoAnswerWithinTheTimeoutIsTtsTimeout) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FakeTtsServer::Options so;
   so.mode = FakeTtsServer::Mode::silent;
   FakeTtsServer server(io, so);
@@ -238,8 +246,9 @@ TEST(HttpTts, NoAnswerWithinTheTimeoutIsTtsTimeout) {
 }
 
 TEST(HttpTts, TheTimeoutCoversTheWholeBodyNotOnlyTheFirstByte) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FakeTtsServer::Options so;
   so.first_piece = 4000;
   so.after_first = FakeTtsServer::After::stall;
@@ -254,8 +263,9 @@ TEST(HttpTts, TheTimeoutCoversTheWholeBodyNotOnlyTheFirstByte) {
 }
 
 TEST(HttpTts, CancelAbortsTheRequestAndStopsEveryCallback) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FakeTtsServer::Options so;
   so.first_piece = 6000;
   so.after_first = FakeTtsServer::After::stall;
@@ -284,8 +294,9 @@ TEST(HttpTts, CancelAbortsTheRequestAndStopsEveryCallback) {
 }
 
 TEST(HttpTts, AnAnswerThatIsNotAWavIsTtsFailed) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   FakeTtsServer::Options so;
   so.mode = FakeTtsServer::Mode::not_wav;
   FakeTtsServer server(io, so);
@@ -300,8 +311,9 @@ TEST(HttpTts, AnAnswerThatIsNotAWavIsTtsFailed) {
 }
 
 TEST(HttpTts, AnUnreachableServerIsTtsFailed) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   uint16_t port;
   {
     asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});

@@ -43,13 +43,16 @@ double cpu_seconds() {
 // One io_context, pool, TTS and the two decoders' engines for the whole
 // binary: a language-model decoder takes ~1 s and ~100 MB to load.
 struct Shared {
-  asio::io_context io;
+  // Torn down like SpeechRig: workers stopped, then io, then the pool.
   WorkerPool pool{2};
+  asio::io_context io;
   FliteTts tts{io.get_executor(), pool};
   std::unique_ptr<PocketSphinxAsr> grammar;
   std::unique_ptr<PocketSphinxAsr> lm;
   long rss_before_lm = 0;
   long rss_after_lm = 0;
+
+  ~Shared() { pool.stop(); }
 
   PocketSphinxAsr& grammar_engine() {
     if (!grammar) {
@@ -248,8 +251,9 @@ TEST(PocketSphinxGrammar, CancelStopsEveryCallback) {
 }
 
 TEST(PocketSphinxAsr, SessionsBeyondTheCapAreRefusedUntilOneEnds) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   PocketSphinxOptions o;
   o.grammar = kGrammar;
   o.max_sessions = 2;
@@ -269,8 +273,9 @@ TEST(PocketSphinxAsr, SessionsBeyondTheCapAreRefusedUntilOneEnds) {
 }
 
 TEST(PocketSphinxAsr, AudioPastTheBacklogBoundIsReportedAndStopsTheSession) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   PocketSphinxOptions o;
   o.grammar = kGrammar;
   o.prewarm = false;
@@ -295,8 +300,9 @@ TEST(PocketSphinxAsr, AudioPastTheBacklogBoundIsReportedAndStopsTheSession) {
 }
 
 TEST(PocketSphinxAsr, AnInvalidGrammarMakesTheEngineUnavailableWithAReason) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   PocketSphinxOptions o;
   o.grammar = "#JSGF V1.0;\ngrammar broken;\npublic <s> = hello ( world ;\n";
   PocketSphinxAsr asr(io.get_executor(), pool, o);
@@ -311,8 +317,9 @@ TEST(PocketSphinxAsr, AnInvalidGrammarMakesTheEngineUnavailableWithAReason) {
 }
 
 TEST(PocketSphinxAsr, AMissingModelIsReportedNotFatal) {
-  asio::io_context io;
-  WorkerPool pool(1);
+  aa::test::SpeechRig rig(1);
+  auto& io = rig.io;
+  auto& pool = rig.pool;
   PocketSphinxOptions o;
   o.model_dir = "/nonexistent/model";
   PocketSphinxAsr asr(io.get_executor(), pool, o);
