@@ -61,7 +61,69 @@ constexpr Var kVars[] = {
     {"UNTRACKED_CHANNELS",
      "adopt|hangup: channels in our Stasis app that we do not track (found at start-up or "
      "after an outage) become calls, or are hung up; default adopt"},
+    {"TTS_ENGINE", "flite|http|none; default http when TTS_URL is set, else flite (embedded)"},
+    {"TTS_URL", "OpenAI-compatible TTS server base URL (POST <url>/v1/audio/speech, WAV answer)"},
+    {"TTS_DEFAULT_VOICE", "voice when a request names none; default slt (flite), vivian (http)"},
+    {"TTS_DEFAULT_LANGUAGE", "language sent to the TTS server, default English"},
+    {"TTS_TIMEOUT_MS", "whole TTS request (remote engine), default 30000, then 504"},
+    {"ASR_ENGINE", "pocketsphinx|ws|none; default ws when ASR_URL is set, else pocketsphinx"},
+    {"ASR_URL", "WebSocket ASR server (qwen3-asr protocol), e.g. ws://host:8001/ws/transcribe"},
+    {"ASR_LANGUAGE",
+     "language the ASR server is told (config message), default English; auto: none"},
+    {"ASR_GRAMMAR", "JSGF grammar file: PocketSphinx recognises only its sentences (exact, fast)"},
+    {"ASR_MAX_SESSIONS", "concurrent recognition sessions; default 4 (pocketsphinx), 256 (ws)"},
 };
+
+std::string lower(std::string s) {
+  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+template <typename Get, typename SetMs>
+Status load_speech(Get& get, SetMs& set_ms, speech::SpeechOptions& s) {
+  s.tts_url = get("TTS_URL");
+  while (!s.tts_url.empty() && s.tts_url.back() == '/') s.tts_url.pop_back();
+  if (!s.tts_url.empty()) {
+    auto u = parse_url(s.tts_url);
+    if (!u || (u->scheme != "http" && u->scheme != "https"))
+      return bad("TTS_URL",
+                 "must be an http:// or https:// base URL such as http://127.0.0.1:8000");
+  }
+  s.tts_engine = lower(get("TTS_ENGINE"));
+  if (!s.tts_engine.empty() && s.tts_engine != "flite" && s.tts_engine != "http" &&
+      s.tts_engine != "none")
+    return bad("TTS_ENGINE", "must be flite, http or none");
+  if (s.tts_engine == "http" && s.tts_url.empty())
+    return bad("TTS_URL", "must be set when TTS_ENGINE is http");
+  s.tts_default_voice = get("TTS_DEFAULT_VOICE");
+  if (auto v = get("TTS_DEFAULT_LANGUAGE"); !v.empty()) s.tts_default_language = v;
+  if (!set_ms("TTS_TIMEOUT_MS", s.tts_timeout, 100, 600'000))
+    return bad("TTS_TIMEOUT_MS", "must be a whole number of milliseconds from 100 to 600000");
+  s.asr_url = get("ASR_URL");
+  if (!s.asr_url.empty()) {
+    auto u = parse_url(s.asr_url);
+    if (!u || (u->scheme != "ws" && u->scheme != "wss"))
+      return bad("ASR_URL",
+                 "must be a ws:// or wss:// URL such as ws://127.0.0.1:8001/ws/transcribe");
+  }
+  s.asr_engine = lower(get("ASR_ENGINE"));
+  if (!s.asr_engine.empty() && s.asr_engine != "pocketsphinx" && s.asr_engine != "ws" &&
+      s.asr_engine != "none")
+    return bad("ASR_ENGINE", "must be pocketsphinx, ws or none");
+  if (s.asr_engine == "ws" && s.asr_url.empty())
+    return bad("ASR_URL", "must be set when ASR_ENGINE is ws");
+  if (auto v = get("ASR_LANGUAGE"); !v.empty()) s.asr_language = v;
+  s.asr_grammar_file = get("ASR_GRAMMAR");
+  if (!s.asr_grammar_file.empty() && !std::ifstream(s.asr_grammar_file))
+    return bad("ASR_GRAMMAR", "cannot read " + s.asr_grammar_file);
+  if (auto v = get("ASR_MAX_SESSIONS"); !v.empty()) {
+    int64_t n;
+    if (!parse_int(v, 1, 10'000, n))
+      return bad("ASR_MAX_SESSIONS", "must be a whole number from 1 to 10000");
+    s.asr_max_sessions = static_cast<size_t>(n);
+  }
+  return ok_status();
+}
 
 }  // namespace
 
@@ -202,6 +264,7 @@ Outcome<Config> load_config(const Environment& env) {
     if (v != "adopt" && v != "hangup") return bad("UNTRACKED_CHANNELS", "must be adopt or hangup");
     c.untracked_channels = v;
   }
+  if (auto st = load_speech(get, set_ms, c.speech); !st) return st.error();
   return c;
 }
 

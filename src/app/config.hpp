@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "speech/speech_options.hpp"
 
 namespace aa::app {
 
@@ -35,6 +36,8 @@ struct Config {
   /// channel in our Stasis app that we do not track, found at start-up or after
   /// an events-socket outage.
   std::string untracked_channels = "adopt";
+  /// TTS_* and ASR_*: which speech engines run (speech/engines.hpp builds them).
+  speech::SpeechOptions speech;
 
   bool simulated() const { return ari_url.empty(); }
 };

@@ -25,6 +25,12 @@ std::string_view error_code_name(ErrorCode c) {
     case ErrorCode::ari_timeout: return "ARI_TIMEOUT";
     case ErrorCode::voice_unavailable: return "VOICE_UNAVAILABLE";
     case ErrorCode::media_store_full: return "MEDIA_STORE_FULL";
+    case ErrorCode::tts_unavailable: return "TTS_UNAVAILABLE";
+    case ErrorCode::tts_failed: return "TTS_FAILED";
+    case ErrorCode::tts_busy: return "TTS_BUSY";
+    case ErrorCode::tts_timeout: return "TTS_TIMEOUT";
+    case ErrorCode::asr_unavailable: return "ASR_UNAVAILABLE";
+    case ErrorCode::asr_failed: return "ASR_FAILED";
     case ErrorCode::internal: return "INTERNAL";
   }
   return "INTERNAL";

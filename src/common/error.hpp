@@ -32,6 +32,12 @@ enum class ErrorCode {
   ari_timeout,             // 504
   voice_unavailable,       // 501 (no chan_websocket, no TTS/ASR engine)
   media_store_full,        // 507 (uploaded audio: count or bytes cap reached)
+  tts_unavailable,         // 501 (no TTS engine configured)
+  tts_failed,              // 502 (the engine or remote TTS server failed)
+  tts_busy,                // 503 (speech workers saturated)
+  tts_timeout,             // 504 (TTS_TIMEOUT_MS passed)
+  asr_unavailable,         // 503 (no ASR engine, at capacity, or its server unreachable)
+  asr_failed,              // 502 (the engine failed or cannot keep up with the audio)
   internal,                // 500 (never for bad input)
 };
 

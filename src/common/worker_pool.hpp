@@ -4,6 +4,12 @@
 /// job that would exceed it is refused (post() returns false) and the caller
 /// reports overload instead of letting memory grow. Results go back to the io
 /// thread with asio::post(io_executor, ...).
+///
+/// Lifetime: strands from make_strand() must not outlive the pool (asio's
+/// strand reaches into its pool when destroyed), and workers post to the io
+/// executor. So tear down in this order: stop() the pool (workers joined, no
+/// more posts), then destroy the io_context or its pending handlers (they may
+/// hold jobs with strands), then the pool.
 #include <atomic>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>

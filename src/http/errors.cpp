@@ -33,11 +33,18 @@ int http_status(ErrorCode c) {
     case ErrorCode::playback_failed:
     case ErrorCode::recording_failed:
       return 422;
+    case ErrorCode::tts_unavailable:
+      return 501;
     case ErrorCode::ari_error:
+    case ErrorCode::tts_failed:
+    case ErrorCode::asr_failed:
       return 502;
     case ErrorCode::ari_unavailable:
+    case ErrorCode::tts_busy:
+    case ErrorCode::asr_unavailable:
       return 503;
     case ErrorCode::ari_timeout:
+    case ErrorCode::tts_timeout:
       return 504;
     case ErrorCode::voice_unavailable:
       return 501;

@@ -40,7 +40,8 @@ struct TtsCallbacks {
   /// The next piece of audio, in order; any length (engines send what they have).
   std::function<void(std::vector<int16_t> pcm)> on_audio;
   /// ok when all audio was delivered; otherwise an Error with code
-  /// tts_timeout (504), tts_failed (502) or tts_unavailable (501).
+  /// tts_timeout (504), tts_failed (502), tts_busy (503: the worker queue is
+  /// full) or tts_unavailable (501).
   std::function<void(Status)> on_done;
 };
 
