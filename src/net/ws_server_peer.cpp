@@ -122,6 +122,13 @@ void ServerWsPeer::handle(ws::FrameParser::Message& m) {
       break;
     case ws::Opcode::close: {
       peer_closed_ = true;
+      if (on_close_frame) {
+        uint16_t got = 1005;
+        if (m.payload.size() >= 2)
+          got = static_cast<uint16_t>((static_cast<uint8_t>(m.payload[0]) << 8) |
+                                      static_cast<uint8_t>(m.payload[1]));
+        on_close_frame(got);
+      }
       if (closing_) {
         if (close_written_) hard_close();
         break;
@@ -188,6 +195,7 @@ void ServerWsPeer::finish() {
   on_message = nullptr;
   on_binary = nullptr;
   on_close = nullptr;
+  on_close_frame = nullptr;
   if (cb) cb();
 }
 

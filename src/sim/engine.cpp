@@ -7,6 +7,7 @@
 
 #include "common/log.hpp"
 #include "common/util.hpp"
+#include "sim/media_plane.hpp"
 #include "sim/reply.hpp"
 
 namespace aa::sim {
@@ -139,6 +140,8 @@ Engine::Engine(asio::any_io_executor ex, EngineOptions opts)
   startup_ms_ = now_epoch_ms();
   id_epoch_ = startup_ms_ / 1000;
   init_endpoints();
+  media_ = std::make_shared<MediaPlane>(ex_);
+  media_->heard_max_ticks = opts_.heard_max_seconds * 1000 / kTickMs;
 }
 
 Engine::~Engine() {
@@ -625,6 +628,7 @@ Reply Engine::state_json() const {
 }
 
 void Engine::reset() {
+  media_reset();
   ++generation_;
   channels_.clear();
   bridges_.clear();
@@ -661,6 +665,7 @@ void Engine::restart_hangup_all() {
     if (!ch->stasis_app.empty()) leave_stasis(*ch);
     emit_destroyed(*ch, 0);
   }
+  media_reset();
   ++generation_;
   channels_.clear();
   bridges_.clear();

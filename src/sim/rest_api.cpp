@@ -230,11 +230,12 @@ std::vector<Route> build_routes(Engine& e) {
     x.app_args = c.p.str("data");
     x.channel_id = c.p.str("channelId");
     x.external_host = c.p.str("external_host");
-    x.encapsulation = c.p.str("encapsulation", "rtp");
-    x.transport = c.p.str("transport", "udp");
-    x.connection_type = c.p.str("connection_type", "client");
+    x.encapsulation = c.p.str("encapsulation");
+    x.transport = c.p.str("transport");
+    x.connection_type = c.p.str("connection_type");
     x.format = c.p.str("format");
-    x.direction = c.p.str("direction", "both");
+    x.direction = c.p.str("direction");
+    x.transport_data = c.p.str("transport_data");
     return e.external_media(std::move(x));
   });
   add("GET", "channels/*", [&e](Ctx& c) { return e.get_channel(c.cap(0)); });
