@@ -21,6 +21,27 @@ void write_call(json::Writer& w, const CallRecord& c) {
   w.key("recordings").begin_array();
   for (const auto& r : c.recordings) w.string(r);
   w.end_array();
+  if (c.audio_capture) {
+    w.key("audioCapture");
+    write_audio_capture(w, *c.audio_capture);
+  }
+  w.end_object();
+}
+
+void write_audio_capture(json::Writer& w, const calls::AudioCapture& a) {
+  w.begin_object();
+  w.field_bool("enabled", a.enabled);
+  // The original captured through a snoop channel; one media session needs none.
+  w.key("snoopChannelId").null();
+  w.field("externalMediaChannelId", a.external_media_channel_id);
+  w.field("format", a.format);
+  w.field_int("sampleRate", a.sample_rate);
+  w.field("startedAt", iso8601_utc(a.started_at_ms));
+  w.key("asr");
+  if (a.asr.empty())
+    w.null();
+  else
+    w.string(a.asr);
   w.end_object();
 }
 
@@ -36,9 +57,103 @@ void write_bridge(json::Writer& w, const calls::BridgeRecord& b) {
 
 namespace {
 
+void write_call_summary(json::Writer& w, const DomainEvent& e) {
+  if (!e.call) return;
+  w.field("state", calls::to_string(e.call->state))
+      .field("direction", calls::to_string(e.call->direction))
+      .field("callerNumber", e.call->caller_number)
+      .field("calleeNumber", e.call->callee_number);
+}
+
+// The `data` members of a voice event.
+void write_voice_data(json::Writer& w, const DomainEvent& e) {
+  static const calls::VoiceEvent kEmpty;
+  const calls::VoiceEvent& v = e.voice ? *e.voice : kEmpty;
+  switch (e.kind) {
+    case EventKind::call_speak_started:
+      w.field("speakId", v.speak_id).field("text", v.text).field("voice", v.voice);
+      w.field("language", v.language);
+      break;
+    case EventKind::call_speak_finished:
+      w.field("speakId", v.speak_id).field("text", v.text).field("voice", v.voice);
+      w.field("language", v.language);
+      w.key("durationSeconds").number(v.duration_s.value_or(0));
+      if (v.interrupted) w.field_bool("interrupted", true);
+      break;
+    case EventKind::call_speak_error:
+      w.field("speakId", v.speak_id).field("text", v.text).field("error", v.error);
+      break;
+    case EventKind::call_playback_stream_started:
+    case EventKind::call_playback_stream_finished:
+      w.field("speakId", v.speak_id);
+      if (v.interrupted) w.field_bool("interrupted", true);
+      break;
+    case EventKind::call_playback_stream_error:
+    case EventKind::call_audio_capture_error:
+      if (!v.speak_id.empty()) w.field("speakId", v.speak_id);
+      w.field("error", v.error);
+      break;
+    case EventKind::call_audio_capture_started:
+      if (v.capture) {
+        // The same object as the /audio/start answer's audioCapture.
+        json::Writer cap;
+        write_audio_capture(cap, *v.capture);
+        if (auto parsed = json::parse(cap.view()))
+          for (auto& m : parsed->GetObject()) {
+            w.key(json::as_view(m.name));
+            w.value(m.value);
+          }
+      }
+      break;
+    case EventKind::call_audio_capture_stopped:
+      w.field("reason", v.reason);
+      break;
+    case EventKind::call_transcription:
+      w.field("text", v.text)
+          .field_bool("is_partial", !v.is_final)
+          .field_bool("is_final", v.is_final);
+      break;
+    case EventKind::call_audio_frame:
+      w.field_int("timestamp", v.audio_timestamp_ms)
+          .field("format", "slin16")
+          .field_int("sampleRate", v.sample_rate)
+          .field_int("channels", 1)
+          .field_int("sampleCount", v.sample_count)
+          .field("data", v.audio_b64);
+      break;
+    case EventKind::call_blocked:
+      w.field("number", v.number).field("reason", v.reason);
+      break;
+    default:
+      break;
+  }
+}
+
 // The `data` members of an event, shared by the envelope and the webhook body.
 void write_event_data(json::Writer& w, const DomainEvent& e) {
   switch (e.kind) {
+    case EventKind::call_inbound:
+      write_call_summary(w, e);
+      break;
+    case EventKind::call_answered:
+      write_call_summary(w, e);
+      if (e.call && e.call->answered_at_ms)
+        w.field("answeredAt", iso8601_utc(e.call->answered_at_ms));
+      break;
+    case EventKind::call_speak_started:
+    case EventKind::call_speak_finished:
+    case EventKind::call_speak_error:
+    case EventKind::call_playback_stream_started:
+    case EventKind::call_playback_stream_finished:
+    case EventKind::call_playback_stream_error:
+    case EventKind::call_audio_capture_started:
+    case EventKind::call_audio_capture_stopped:
+    case EventKind::call_audio_capture_error:
+    case EventKind::call_transcription:
+    case EventKind::call_audio_frame:
+    case EventKind::call_blocked:
+      write_voice_data(w, e);
+      break;
     case EventKind::call_created:
       if (e.call) {
         w.field("state", calls::to_string(e.call->state))
@@ -89,6 +204,32 @@ std::string event_envelope(const DomainEvent& e) {
   w.field("callId", e.call_id);
   w.field("timestamp", iso8601_utc(e.timestamp_ms));
   if (!e.call_id.empty()) w.field("state", calls::to_string(e.state));
+  // compat: the AI-agent client reads these at the top level, not in `data`.
+  switch (e.kind) {
+    case EventKind::call_created:
+    case EventKind::call_ready:
+    case EventKind::call_inbound:
+    case EventKind::call_answered:
+      if (e.call) {
+        w.field("channelId", e.call->channel_id)
+            .field("direction", calls::to_string(e.call->direction))
+            .field("callerNumber", e.call->caller_number)
+            .field("calleeNumber", e.call->callee_number);
+      }
+      break;
+    case EventKind::call_transcription:
+      if (e.voice) {
+        w.field("text", e.voice->text)
+            .field_bool("is_partial", !e.voice->is_final)
+            .field_bool("is_final", e.voice->is_final);
+      }
+      break;
+    case EventKind::call_dtmf:
+      w.field("digit", e.digit);
+      break;
+    default:
+      break;
+  }
   w.key("seq").integer(static_cast<int64_t>(e.seq));
   w.key("data").begin_object();
   write_event_data(w, e);
@@ -101,7 +242,7 @@ std::string_view webhook_event_name(const DomainEvent& e) {
   switch (e.kind) {
     case EventKind::call_created:
       return e.call && e.call->direction == calls::Direction::inbound ? "call.inbound"
-                                                                       : "call.created";
+                                                                      : "call.created";
     case EventKind::call_state_changed:
       return e.state == calls::CallState::answered &&
                      (e.previous_state == calls::CallState::ringing ||

@@ -13,6 +13,8 @@ namespace aa::api {
 
 void write_call(json::Writer& w, const calls::CallRecord& c);
 void write_bridge(json::Writer& w, const calls::BridgeRecord& b);
+/// The `audioCapture` object (POST /calls/:id/audio/start, CallRecord, event).
+void write_audio_capture(json::Writer& w, const calls::AudioCapture& a);
 
 /// WebSocket message: {"type","callId","timestamp","state","seq","data":{...}}.
 std::string event_envelope(const calls::DomainEvent& e);

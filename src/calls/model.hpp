@@ -15,7 +15,20 @@ enum class Direction { inbound, outbound };
 
 std::string_view to_string(CallState s);
 std::string_view to_string(Direction d);
-inline bool is_final(CallState s) { return s == CallState::ended || s == CallState::failed; }
+inline bool is_final(CallState s) {
+  return s == CallState::ended || s == CallState::failed;
+}
+
+/// A running audio capture (POST /calls/:id/audio/start), as the original's
+/// `audioCapture` object.
+struct AudioCapture {
+  bool enabled = true;
+  std::string external_media_channel_id;
+  std::string format = "slin16";
+  uint32_t sample_rate = 16000;  // Hz
+  int64_t started_at_ms = 0;
+  std::string asr;  // ASR engine transcribing it ("" none)
+};
 
 /// One call leg that the service tracks.
 struct CallRecord {
@@ -31,6 +44,7 @@ struct CallRecord {
   int64_t ended_at_ms = 0;     // 0: not ended
   std::string hangup_cause;    // "normal", "busy", "no_answer", ...
   std::vector<std::string> recordings;
+  std::optional<AudioCapture> audio_capture;  // while a capture runs
 };
 
 struct BridgeRecord {
@@ -54,10 +68,43 @@ enum class EventKind {
   call_ended,
   bridge_created,
   bridge_destroyed,
+  // /events (and webhooks) since the voice work; the original sent the first two by webhook only
+  call_inbound,
+  call_answered,
+  call_speak_started,
+  call_speak_finished,
+  call_speak_error,
+  call_playback_stream_started,
+  call_playback_stream_finished,
+  call_playback_stream_error,
+  call_audio_capture_started,
+  call_audio_capture_stopped,
+  call_audio_capture_error,
+  call_transcription,
+  call_audio_frame,  // only to /events clients that asked (?audio=1), never webhooks
+  call_blocked,      // the allowlist refused an inbound call
 };
 
 /// The wire name of an event ("call.state_changed", ...).
 std::string_view event_type_name(EventKind k);
+
+/// The fields of voice events (speak, capture, transcription, audio frames, blocked).
+struct VoiceEvent {
+  std::string speak_id, text, voice, language;
+  std::string error;                    // speak_error, *_error
+  std::string reason;                   // audio_capture_stopped, blocked
+  std::optional<double> duration_s;     // speak_finished: seconds heard
+  bool interrupted = false;             // speak_finished
+  bool is_final = false;                // transcription
+  std::optional<AudioCapture> capture;  // audio_capture_started
+  // audio_frame: slin16 samples, base64 of s16le
+  std::string audio_b64;
+  int64_t sample_count = 0;
+  int64_t audio_timestamp_ms = 0;
+  uint32_t sample_rate = 16000;
+  // blocked
+  std::string number;
+};
 
 /// Something that happened, as the domain tells it. Sinks (WebSocket fan-out,
 /// webhooks) turn it into their envelope; `call` is a snapshot taken after
@@ -68,13 +115,14 @@ struct DomainEvent {
   int64_t timestamp_ms = 0;
   std::string call_id;  // "" for bridge events
   std::shared_ptr<const CallRecord> call;
-  CallState state = CallState::initiating;           // the call's state after the event
-  CallState previous_state = CallState::initiating;  // call_state_changed
-  std::string digit;                                 // call_dtmf
-  std::string playback_id, media;                    // playback events
+  CallState state = CallState::initiating;              // the call's state after the event
+  CallState previous_state = CallState::initiating;     // call_state_changed
+  std::string digit;                                    // call_dtmf
+  std::string playback_id, media;                       // playback events
   std::string recording_name, recording_format, cause;  // recording events; cause also call_ended
-  std::optional<int64_t> duration;                   // recording_finished (s)
-  std::string bridge_id, bridge_name, bridge_type;   // bridge events
+  std::optional<int64_t> duration;                      // recording_finished (s)
+  std::string bridge_id, bridge_name, bridge_type;      // bridge events
+  std::shared_ptr<const VoiceEvent> voice;              // voice events
 };
 
 /// Where the domain sends events. Implementations must not block.

@@ -21,6 +21,7 @@ std::string_view error_code_name(ErrorCode c) {
     case ErrorCode::ari_error: return "ARI_ERROR";
     case ErrorCode::ari_unavailable: return "ARI_UNAVAILABLE";
     case ErrorCode::ari_timeout: return "ARI_TIMEOUT";
+    case ErrorCode::voice_unavailable: return "VOICE_UNAVAILABLE";
     case ErrorCode::internal: return "INTERNAL";
   }
   return "INTERNAL";

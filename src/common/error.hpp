@@ -28,6 +28,7 @@ enum class ErrorCode {
   ari_error,               // 502
   ari_unavailable,         // 503
   ari_timeout,             // 504
+  voice_unavailable,       // 501 (no chan_websocket, no TTS/ASR engine)
   internal,                // 500 (never for bad input)
 };
 

@@ -36,6 +36,8 @@ int http_status(ErrorCode c) {
       return 503;
     case ErrorCode::ari_timeout:
       return 504;
+    case ErrorCode::voice_unavailable:
+      return 501;
     case ErrorCode::internal:
       return 500;
   }

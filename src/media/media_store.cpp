@@ -57,8 +57,7 @@ Outcome<WavInfo> inspect_wav(std::string_view b) {
   if (!have_data) return bad("no data chunk");
   if (info.channels == 0 || info.sample_rate == 0 || info.bits_per_sample == 0)
     return bad("fmt chunk has zero channels, rate or sample size");
-  double bytes_per_second =
-      double(info.sample_rate) * info.channels * (info.bits_per_sample / 8.0);
+  double bytes_per_second = double(info.sample_rate) * info.channels * (info.bits_per_sample / 8.0);
   info.duration_s = bytes_per_second > 0 ? info.data_bytes / bytes_per_second : 0;
   return info;
 }
