@@ -1030,3 +1030,33 @@ TEST(WsMedia, SayTextIsSynthesisedWithTheSimulatorsTtsAndHeardByTheApp) {
     EXPECT_LT(stopped, 26u + 150u);
   });
 }
+
+TEST(WsMedia, TheLibraryClientConnectsWithSubprotocolMediaAndTellsTextFromBinary) {
+  Harness h(0.25);
+  h.run([&]() -> awaitable<void> {
+    auto ev = co_await h.events();
+    Em em = co_await create_em(h, "lib-a");
+    const std::string caller = co_await answered_caller(h, ev);
+    auto url = parse_url(h.base);
+    net::WsClientOptions o;
+    o.headers.push_back({"Sec-WebSocket-Protocol", "media"});
+    const std::string target = "/media/" + em.connection;
+    auto c = co_await net::ws_connect(*url, target, o);
+    CO_ASSERT_TRUE(c.connection);
+    std::vector<std::string> texts;
+    size_t frames = 0;
+    c.connection->on_message = [&](std::string_view t) { texts.emplace_back(t); };
+    c.connection->on_binary = [&](std::string_view b) { frames += b.size() == 640; };
+    EXPECT_TRUE(co_await Harness::wait_event(ev, "StasisStart", "lib-a"));
+    co_await bridge(h, "lib-br", "lib-a," + caller);
+    EXPECT_TRUE(co_await Harness::until([&] { return frames >= 20; }));
+    CO_ASSERT_EQ(texts.size(), 1u);
+    EXPECT_EQ(texts[0].rfind("MEDIA_START connection_id:" + em.connection, 0), 0u);
+    c.connection->send("GET_STATUS");
+    EXPECT_TRUE(co_await Harness::until([&] { return texts.size() == 2; }));
+    c.connection->close(1000);
+    EXPECT_TRUE(co_await Harness::wait_event(ev, "ChannelDestroyed", "lib-a"));
+    c.connection->on_message = nullptr;
+    c.connection->on_binary = nullptr;
+  });
+}
