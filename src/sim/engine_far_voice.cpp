@@ -6,7 +6,7 @@
 //   DELETE /_sim/channels/{id}/heard          forget it
 //   POST   /_sim/channels/{id}/echo {"enabled": true}   the far end repeats what it hears
 //   GET    /_sim/clock                        the media clock (simulator ms)
-//   GET    /_sim/media                        media plane statistics
+//   GET    /_sim/media                        media plane statistics (busyUs: CPU time of ticks)
 //   PUT    /_sim/media {"heardMaxSeconds": 300}
 // Times are simulator-clock ms of the media clock: tick k of the clock is at
 // nowMs − (ticks since k) × 20.

@@ -98,7 +98,7 @@ struct Engine::MediaPlane {
   // Statistics (GET /_sim/media).
   uint64_t frames_to_apps = 0, frames_from_apps = 0, late_wakes = 0, skipped_ticks = 0;
   int64_t max_late_us = 0;
-  int64_t busy_us = 0;  // CPU spent in ticks (steady clock)
+  int64_t busy_us = 0;  // CPU time of the io thread spent in ticks
   // Scratch, reused every tick.
   std::vector<int32_t> acc;
   std::vector<std::pair<SimChannel*, ChannelMedia*>> members;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "net/http_server.hpp"
 #include "raw_ws.hpp"
 #include "sim/audio_mix.hpp"
 #include "sim_harness.hpp"
@@ -1059,4 +1060,43 @@ TEST(WsMedia, TheLibraryClientConnectsWithSubprotocolMediaAndTellsTextFromBinary
     c.connection->on_message = nullptr;
     c.connection->on_binary = nullptr;
   });
+}
+
+TEST(WsMedia, AFetchedFilePlayedToTheCallerIsHeardAsItsAudioAlsoAfterHangup) {
+  Harness h(0.25);
+  // The service's media store, as Asterisk's media cache reaches it.
+  net::ServerOptions so;
+  net::HttpServer files(h.io, so);
+  std::vector<int16_t> tone(8000);  // 1 s at 8 kHz, what Asterisk's wav reader plays
+  for (size_t i = 0; i < tone.size(); ++i)
+    tone[i] = static_cast<int16_t>(std::lround(8000 * std::sin(2 * M_PI * 300 * i / 8000.0)));
+  const std::string wav = sim::wav_bytes(tone.data(), tone.size(), 8000);
+  files.on_request([wav](net::Request&) -> awaitable<net::Response> {
+    net::Response r;
+    r.content_type = "audio/wav";
+    r.body = wav;
+    co_return r;
+  });
+  const uint16_t port = files.start();
+  h.run([&]() -> awaitable<void> {
+    auto ev = co_await h.events();
+    const std::string caller = co_await answered_caller(h, ev);
+    co_await h.control("DELETE", "/channels/" + caller + "/heard");
+    const std::string uri = "sound:http://127.0.0.1:" + std::to_string(port) +
+                            "/media/0123456789abcdef0123456789abcdef/greeting.wav";
+    co_await h.ari("POST",
+                   "/channels/" + caller + "/play?media=" + url_encode(uri) + "&playbackId=pf-1");
+    EXPECT_TRUE(co_await Harness::wait_event(ev, "PlaybackFinished", "pf-1"));
+    co_await h.control("POST", "/channels/" + caller + "/hangup", R"({"cause":16})");
+    EXPECT_TRUE(co_await Harness::wait_event(ev, "StasisEnd", caller));
+    auto heard = co_await sim_json(h, "/channels/" + caller + "/heard");  // kept after hangup
+    const json::Value* sound = json::find(heard, "sound");
+    CO_ASSERT_TRUE(sound && sound->IsArray() && sound->Size() == 1);
+    const int64_t len = json::get_int((*sound)[0], "endMs") - json::get_int((*sound)[0], "startMs");
+    EXPECT_GE(len, 960);
+    EXPECT_LE(len, 1040);
+    auto r = co_await h.control("GET", "/channels/" + caller + "/heard.wav");
+    EXPECT_EQ(r.status, 200);
+  });
+  files.stop_accepting();
 }
