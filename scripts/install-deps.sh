@@ -10,6 +10,11 @@ PACKAGES=(
   curl python3 gnuplot-nox
   flite1-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us libspeexdsp-dev
 )
+# Node.js and npm run node's ari-client against the simulator (tests/sim/ari_client).
+# Debian's packages, and only when there is no node/npm at all: a node from
+# elsewhere (NodeSource) brings its own npm and conflicts with Debian's npm.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

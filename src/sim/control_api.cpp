@@ -168,8 +168,10 @@ net::Response ControlApi::handle(const net::Request& req) {
       for (const auto& v : a->GetArray())
         args.emplace_back(v.IsString() ? std::string(json::as_view(v)) : json::stringify(v));
     return engine_.inbound(std::string(json::get_string(body, "from")),
+                           std::string(json::get_string(body, "callerName")),
                            std::string(json::get_string(body, "to")), std::move(args),
-                           std::string(json::get_string(body, "app")));
+                           std::string(json::get_string(body, "app")),
+                           std::string(json::get_string(body, "technology")));
   }
   if (is("POST", {"_sim", "channels", "*", "dtmf"}))
     return engine_.far_dtmf(std::string(seg[2]), std::string(json::get_string(body, "digits")),

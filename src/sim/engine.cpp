@@ -7,6 +7,7 @@
 
 #include "common/log.hpp"
 #include "common/util.hpp"
+#include "sim/api_docs.hpp"
 #include "sim/media_plane.hpp"
 #include "sim/reply.hpp"
 
@@ -212,8 +213,13 @@ Engine::App& Engine::ensure_app(const std::string& name) {
   return *slot;
 }
 
-bool Engine::app_active(const std::string& name) const {
+bool Engine::app_registered(const std::string& name) const {
   return apps_.count(name) > 0;
+}
+
+bool Engine::app_active(const std::string& name) const {
+  auto it = apps_.find(name);
+  return it != apps_.end() && it->second->socket && it->second->socket->is_open();
 }
 
 void Engine::drop_idle_apps() {
@@ -276,6 +282,10 @@ void Engine::emit(std::string_view type, const std::vector<std::string>& channel
                   const std::vector<std::string>& bridges,
                   const std::function<void(json::Writer&)>& body,
                   const std::set<std::string>* extra_apps) {
+  // Clients that build their API from /ari/api-docs (node's ari-client) look
+  // every event up in the events models and throw on an unknown type.
+  if (!apidocs::has_event_model(type))
+    log::error("ari-sim: event type {} has no model in the api-docs", type);
   const std::string ts = now_ts();
   for (auto& [name, a] : apps_) {
     if (!a->socket || !a->socket->is_open()) continue;

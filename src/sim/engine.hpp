@@ -174,8 +174,11 @@ class Engine {
   Reply bridge_remove(const std::string& id, const std::vector<std::string>& channels);
 
   // ---- control API (the far end and the operator) ----
-  Reply inbound(const std::string& from, const std::string& to, std::vector<std::string> args,
-                std::string app);
+  /// A call from `from` (caller number, kept as given) to `to` enters Stasis
+  /// from the dialplan. `technology` "PJSIP" (default): a SIP caller;
+  /// "Local": a Local channel pair whose ;2 half runs Stasis (inbound-stasis trace).
+  Reply inbound(const std::string& from, const std::string& caller_name, const std::string& to,
+                std::vector<std::string> args, std::string app, const std::string& technology);
   Reply far_dtmf(const std::string& id, const std::string& digits, int64_t between_ms);
   Reply far_answer(const std::string& id);
   Reply far_hangup(const std::string& id, int cause);
@@ -227,6 +230,11 @@ class Engine {
   App* find_app(const std::string& name);
   App& ensure_app(const std::string& name);
   void drop_idle_apps();
+  /// Registered: Asterisk knows the app (it has an events socket, or still
+  /// watches channels, bridges or endpoints after its socket went away).
+  bool app_registered(const std::string& name) const;
+  /// Active: an events socket is attached. Only an active app accepts new
+  /// channels into Stasis (res_stasis: "Stasis app '<name>' not active").
   bool app_active(const std::string& name) const;
   void subscribe_channel(const std::string& app, const std::string& channel_id);
   void unsubscribe_channel_everywhere(const std::string& channel_id);

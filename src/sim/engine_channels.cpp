@@ -16,36 +16,84 @@ bool is_local(std::string_view tech) {
   return iequals(tech, "Local");
 }
 
-/// `"Alice" <5551234>`, `Alice <5551234>`, `5551234`, `Alice` → (name, number).
-ari::CallerId parse_caller_id(std::string_view s) {
-  ari::CallerId c;
-  auto trim = [](std::string_view v) {
-    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
-    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
-    return v;
-  };
-  s = trim(s);
-  const auto lt = s.find('<');
-  if (lt != std::string_view::npos) {
-    const auto gt = s.find('>', lt);
-    c.number = std::string(
-        s.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1));
-    s = trim(s.substr(0, lt));
-    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
-    c.name = std::string(s);
-    return c;
+std::string_view trim_blanks(std::string_view v) {
+  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
+  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
+  return v;
+}
+
+/// Asterisk's ast_shrink_phone_number: drops ( ) and spaces, '-' outside
+/// [...], and '.' unless it is the last character.
+std::string shrink_number(std::string_view n) {
+  std::string out;
+  int bracketed = 0;
+  for (size_t i = 0; i < n.size(); ++i) {
+    const char c = n[i];
+    if (c == '[') {
+      ++bracketed;
+      out += c;
+    } else if (c == ']') {
+      --bracketed;
+      out += c;
+    } else if (c == '-') {
+      if (bracketed > 0) out += c;
+    } else if (c == '.') {
+      if (i + 1 == n.size()) out += c;
+    } else if (c != '(' && c != ')' && c != ' ') {
+      out += c;
+    }
   }
-  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') {
-    c.name = std::string(s.substr(1, s.size() - 2));
-    return c;
-  }
-  const bool numeric = !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
-    return std::isdigit(static_cast<unsigned char>(ch)) || ch == '+' || ch == '*' || ch == '#';
+  return out;
+}
+
+bool only_chars(std::string_view s, std::string_view allowed) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return allowed.find(c) != std::string_view::npos;
   });
-  if (numeric)
-    c.number = std::string(s);
-  else
-    c.name = std::string(s);
+}
+
+/// How a parsed caller id number is cleaned, by who parses it.
+enum class Shrink {
+  if_shrinkable,  // ARI originate's callerId: only a number made of 0-9*#+()-. is shrunk
+  always,         // CALLERID(all) (ast_callerid_split)
+};
+
+/// Caller id text → (name, number) the way Asterisk's ast_callerid_parse does:
+/// `"Name" <num>` or `Name <num>` (the last <...>); otherwise a bare value is a
+/// number when, shrunk (see shrink_number), it is only 0-9 * # + — so
+/// "+1 (555) 013-0000" is the number +15550130000 — and a name otherwise
+/// ("Alice", or "\"Alice\"" without the quotes).
+ari::CallerId parse_caller_id(std::string_view s, Shrink shrink) {
+  ari::CallerId c;
+  const auto lt = s.rfind('<');
+  const auto gt = s.rfind('>');
+  if (lt != std::string_view::npos && gt != std::string_view::npos && gt > lt) {
+    std::string_view number = s.substr(lt + 1, gt - lt - 1);
+    const std::string_view before = s.substr(0, lt);
+    const auto q1 = before.find('"');
+    const auto q2 = q1 == std::string_view::npos ? q1 : before.find('"', q1 + 1);
+    if (q2 != std::string_view::npos) {
+      c.name = std::string(before.substr(q1 + 1, q2 - q1 - 1));
+    } else if (q1 != std::string_view::npos) {
+      // An opening quote whose closing one comes after the number.
+      if (s.find('"', gt + 1) != std::string_view::npos)
+        c.name = std::string(trim_blanks(before.substr(q1 + 1)));
+    } else {
+      c.name = std::string(trim_blanks(before));
+    }
+    const bool do_shrink = shrink == Shrink::always || only_chars(number, "0123456789*#+()-.");
+    c.number = do_shrink ? shrink_number(number) : std::string(number);
+    return c;
+  }
+  const std::string shrunk = shrink_number(s);
+  if (only_chars(shrunk, "0123456789*#+")) {
+    c.number = shrunk;
+    return c;
+  }
+  const auto q1 = s.find('"');
+  const auto q2 = q1 == std::string_view::npos ? q1 : s.find('"', q1 + 1);
+  c.name = q2 != std::string_view::npos ? std::string(s.substr(q1 + 1, q2 - q1 - 1))
+                                        : std::string(trim_blanks(s));
   return c;
 }
 
@@ -172,7 +220,12 @@ Reply Engine::originate(OriginateRequest req) {
       start = end + 1;
     }
   }
-  if (originator) ch.linkedid = originator->linkedid;
+  if (originator) {
+    // The dial inherits from its requester: linked id, and the originator's
+    // caller becomes the new channel's connected line (trace H).
+    ch.linkedid = originator->linkedid;
+    ch.info.connected = originator->info.caller;
+  }
   if (!local) {
     ch.info.protocol_id = uuid_v4();
     ch.info.caller = {caller_name, caller_name.empty() ? "" : resource};
@@ -187,7 +240,7 @@ Reply Engine::originate(OriginateRequest req) {
   }
   ari::CallerId parsed;
   if (req.caller_id && !req.caller_id->empty()) {
-    parsed = parse_caller_id(*req.caller_id);
+    parsed = parse_caller_id(*req.caller_id, Shrink::if_shrinkable);
     ch.info.caller = parsed;
     ch.info.connected = parsed;
   }
@@ -197,13 +250,13 @@ Reply Engine::originate(OriginateRequest req) {
     else if (name == "CALLERID(num)" || name == "CALLERID(number)")
       ch.info.caller.number = value;
     else if (name == "CALLERID(all)")
-      ch.info.caller = parse_caller_id(value);
+      ch.info.caller = parse_caller_id(value, Shrink::always);
     else if (name.find('(') == std::string::npos)
       ch.vars[name] = value;
     // Unknown functions are logged and ignored by Asterisk, the call goes on.
   }
   for (const auto& name : req.reported_variables) ch.reported_vars.insert(name);
-  if (app_active(req.app)) subscribe_channel(req.app, id);
+  if (app_registered(req.app)) subscribe_channel(req.app, id);
 
   if (local) {
     const std::string id2 = !req.other_channel_id.empty() ? req.other_channel_id
@@ -220,7 +273,7 @@ Reply Engine::originate(OriginateRequest req) {
     half.linkedid = ch.linkedid;
     half.other_half = id;
     ch.other_half = id2;
-    if (app_active(req.app)) subscribe_channel(req.app, id2);
+    if (app_registered(req.app)) subscribe_channel(req.app, id2);
   }
 
   Reply reply = model_reply(200, channel_model(ch, false));
@@ -277,7 +330,8 @@ void Engine::fail_originate(const std::string& id, Behavior why) {
   const int cause = why == Behavior::busy ? 17 : why == Behavior::congestion ? 34 : 19;
   SimChannel* half = find_channel(ch->other_half);
   if (why != Behavior::noanswer) {
-    if (half) set_state(*half, why == Behavior::busy ? "Busy" : "Down");
+    // Busy() and Congestion() both set a ringing channel's state to Busy (pbx_builtins).
+    if (half) set_state(*half, "Busy");
     emit_dial(*ch, why == Behavior::busy ? "BUSY" : "CONGESTION");
   }
   if (half) {
@@ -299,8 +353,10 @@ void Engine::fail_originate(const std::string& id, Behavior why) {
 
 void Engine::enter_stasis(SimChannel& ch, const std::string& app, std::vector<std::string> args) {
   if (!app_active(app)) {
-    // No socket and nothing watched: Asterisk has no such app; the call dies
-    // without a word to anyone (events-socket-reconnect trace, A3).
+    // Stasis() fails for an app with no events socket, whether Asterisk still
+    // knows it ("not active": its calls survive the socket) or not ("doesn't
+    // exist"), and the channel is hung up. Any events go to nobody
+    // (events-socket-reconnect trace, A3 and B2 with their messages.log).
     const std::string id = ch.info.id;
     after(0, [this, id] { hangup_channel(id, 16, true, 32, true); });
     return;
@@ -555,7 +611,7 @@ Reply Engine::set_var(const std::string& id, const std::string& name, const std:
   else if (name == "CALLERID(num)" || name == "CALLERID(number)")
     ch->info.caller.number = value;
   else if (name == "CALLERID(all)")
-    ch->info.caller = parse_caller_id(value);
+    ch->info.caller = parse_caller_id(value, Shrink::always);
   else if (name.find('(') != std::string::npos)
     return error_reply(400, "Unable to set variable");
   else
@@ -630,7 +686,8 @@ Reply Engine::external_media(ExternalMediaRequest req) {
   SimChannel& ch = new_channel(id, ws ? "WebSocket/" + req.external_host + "-" + next_name_suffix()
                                       : "UnicastRTP/" + req.external_host + "-0x" + random_hex(6));
   ch.info.state = "Up";
-  ch.info.dialplan = {"default", "s", 1, "", ""};
+  // Being "dialed" until it is in Stasis, like the trace's externalMedia answers.
+  ch.info.dialplan = {"default", "s", 1, "AppDial2", "(Outgoing Line)"};
   ch.originated = true;
   ch.answered_once = true;
   const std::string port = std::to_string(10000 + (id_counter_ * 2) % 10000);
@@ -653,30 +710,61 @@ Reply Engine::external_media(ExternalMediaRequest req) {
 
 // ---- the far end (control API) ----
 
-Reply Engine::inbound(const std::string& from, const std::string& to, std::vector<std::string> args,
-                      std::string app) {
+Reply Engine::inbound(const std::string& from, const std::string& caller_name,
+                      const std::string& to, std::vector<std::string> args, std::string app,
+                      const std::string& technology) {
   if (app.empty()) app = opts_.app_default;
   if (app.empty() && !apps_.empty()) app = apps_.begin()->first;
+  const bool local = iequals(technology, "Local");
+  if (!local && !technology.empty() && !iequals(technology, "PJSIP"))
+    return error_reply(400, "technology must be PJSIP or Local");
+  // Asterisk runs Stasis(<app>) in the dialplan; for an app without an events
+  // socket it fails and the caller is hung up (see enter_stasis). Nothing is
+  // created here: the control API says so instead.
   if (!app_active(app))
-    return error_reply(409,
-                       "Stasis application '" + app + "' is not registered (no events socket)");
-  // The caller comes in from its own endpoint when it is one of ours, else via a trunk.
-  const EndpointConfig* via = nullptr;
-  for (const auto& [key, e] : endpoints_)
-    if (e.technology != "Local" && e.resource == from) via = &e;
-  if (!via)
+    return error_reply(409, "Stasis app '" + app + "' " +
+                                (app_registered(app) ? "not active" : "doesn't exist") +
+                                " (no events socket): Asterisk hangs the caller up");
+  const std::string context = opts_.app_default.empty() ? app : opts_.app_default;
+  std::string id;
+  if (local) {
+    // The caller is the ;1 half (not in Stasis, not watched); ;2 runs the dialplan.
+    const std::string base = "Local/" + to + "@" + context + "-" + next_name_suffix();
+    const std::string id1 = next_channel_id();
+    SimChannel& caller = new_channel(id1, base + ";1");
+    caller.info.caller = {caller_name, from};
+    caller.info.dialplan = {"default", "s", 1, "AppDial2", "(Outgoing Line)"};
+    id = next_channel_id();
+    SimChannel& ch = new_channel(id, base + ";2");
+    ch.info.state = "Ring";
+    ch.info.caller = {caller_name, from};
+    ch.info.dialplan = {context, to, 1, "", ""};
+    ch.local_half2 = true;
+    ch.dialplan_entered = true;
+    ch.other_half = id1;
+    caller.other_half = id;
+    ch.linkedid = caller.linkedid = id1;
+  } else {
+    // The caller comes in from its own endpoint when it is one of ours, else via a trunk.
+    const EndpointConfig* via = nullptr;
     for (const auto& [key, e] : endpoints_)
-      if (e.trunk) via = &e;
-  const std::string tech = via ? via->technology : "PJSIP";
-  const std::string res = via ? via->resource : "anonymous";
-  const std::string id = next_channel_id();
-  SimChannel& ch = new_channel(id, tech + "/" + res + "-" + next_name_suffix());
-  ch.info.protocol_id = uuid_v4();
-  ch.info.state = "Ring";
-  ch.info.caller = {"", from};
-  ch.info.dialplan = {opts_.app_default.empty() ? app : opts_.app_default, to, 1, "", ""};
-  ch.endpoint_key = via ? tech + "/" + res : "";
-  ch.dialplan_entered = true;
+      if (e.technology != "Local" && e.resource == from) via = &e;
+    if (!via)
+      for (const auto& [key, e] : endpoints_)
+        if (e.trunk) via = &e;
+    const std::string tech = via ? via->technology : "PJSIP";
+    const std::string res = via ? via->resource : "anonymous";
+    id = next_channel_id();
+    SimChannel& ch = new_channel(id, tech + "/" + res + "-" + next_name_suffix());
+    ch.info.protocol_id = uuid_v4();
+    ch.info.state = "Ring";
+    // The number as the caller sent it: Asterisk does not normalise it.
+    ch.info.caller = {caller_name, from};
+    ch.info.dialplan = {context, to, 1, "", ""};
+    ch.endpoint_key = via ? tech + "/" + res : "";
+    ch.dialplan_entered = true;
+  }
+  SimChannel& ch = *find_channel(id);
   enter_stasis(ch, app, std::move(args));
   json::Writer w;
   w.begin_object().field("channelId", id).field("name", ch.info.name).end_object();
@@ -719,21 +807,31 @@ Reply Engine::far_answer(const std::string& id) {
 Reply Engine::far_hangup(const std::string& id, int cause) {
   SimChannel* ch = find_channel(id);
   if (!ch) return error_reply(404, "Channel not found");
+  SimChannel* other = find_channel(ch->other_half);
+  // A Local pair hangs up as one call whichever half is named: the far end of
+  // an originated pair is its ;2 half, the caller of an inbound pair its ;1.
+  if (other) {
+    const bool inbound_pair = ch->dialplan_entered || other->dialplan_entered;
+    const bool this_is_stasis_side = inbound_pair ? ch->dialplan_entered : !ch->local_half2;
+    if (!this_is_stasis_side) ch = other;
+  }
+  const std::string target = ch->info.id;
   if (!ch->answered_once && ch->originated && !ch->local_half2) {
     // Rejecting a ringing call.
-    fail_originate(id, cause == 17   ? Behavior::busy
-                       : cause == 34 ? Behavior::congestion
-                                     : Behavior::noanswer);
+    fail_originate(target, cause == 17   ? Behavior::busy
+                           : cause == 34 ? Behavior::congestion
+                                         : Behavior::noanswer);
     return no_content();
   }
-  // Dialplan-entered channels see the caller's hangup as cause 0 (inbound
-  // trace); a SIP far end's request carries no cause (two-leg trace).
+  // The ChannelHangupRequest the app sees, by technology (traces):
+  // - Local, originated (hangup-during-media C: the ;2 side hangs up): the
+  //   Stasis half gets the far end's cause, not soft;
+  // - Local, inbound (inbound-stasis: the caller's ;1 hung up without a
+  //   cause): cause 0, not soft;
+  // - PJSIP (two-leg-bridge: the phone sends BYE): no cause at all.
   std::optional<int> request_cause;
-  if (ch->dialplan_entered)
-    request_cause = 0;
-  else if (!ch->other_half.empty())
-    request_cause = cause;
-  hangup_channel(id, cause, false, request_cause, false);
+  if (!ch->other_half.empty()) request_cause = ch->dialplan_entered ? 0 : cause;
+  hangup_channel(target, cause, false, request_cause, false);
   return no_content();
 }
 

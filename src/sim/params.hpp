@@ -1,6 +1,7 @@
 #pragma once
 // Request parameters the way Asterisk reads them: from the query string or,
-// for the same names, from a JSON object body.
+// for the same names, from a JSON object body. Only the parameters the route
+// documents (api_docs.hpp) can be read: the others read as absent.
 #include <optional>
 #include <string>
 #include <string_view>
@@ -8,12 +9,15 @@
 
 #include "common/json.hpp"
 #include "net/http_types.hpp"
+#include "sim/api_docs.hpp"
 
 namespace aa::sim {
 
 class Params {
  public:
-  Params(const net::Request& req, const json::Value* body) : req_(req), body_(body) {}
+  Params(const net::Request& req, const json::Value* body,
+         const std::vector<apidocs::Param>* documented = nullptr)
+      : req_(req), body_(body), documented_(documented) {}
 
   std::optional<std::string> get(std::string_view name) const;
   std::string str(std::string_view name, std::string_view fallback = {}) const {
@@ -27,8 +31,11 @@ class Params {
   const json::Value* body() const { return body_; }
 
  private:
+  bool documented(std::string_view name) const;
+
   const net::Request& req_;
   const json::Value* body_;
+  const std::vector<apidocs::Param>* documented_;
 };
 
 /// Split on ',' and drop empty items.

@@ -64,6 +64,7 @@ void Simulator::make_server() {
 uint16_t Simulator::start() {
   make_server();
   port_ = server_->start();
+  rest_.set_self_host(opts_.host + ":" + std::to_string(port_));
   log::info("ari-sim listening on {}:{} (data dir {})", opts_.host, port_,
             engine_.options().data_dir);
   return port_;

@@ -260,7 +260,7 @@ TEST_F(SimE2E, BridgeRecordDownload) {
 
 TEST_F(SimE2E, InboundCallWithArgs) {
   connect();
-  auto reply = simulator->engine().inbound("5551234", "1001", {"inbound", "1001"}, "");
+  auto reply = simulator->engine().inbound("5551234", "", "1001", {"inbound", "1001"}, "", "");
   ASSERT_EQ(reply.status, 201) << reply.body;
   auto doc = json::parse(reply.body);
   ASSERT_TRUE(doc);

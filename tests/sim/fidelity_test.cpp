@@ -12,10 +12,12 @@
 #include <set>
 
 #include "sim_harness.hpp"
+#include "swagger_check.hpp"
 
 using namespace aa;
 using aa::simtest::EventLog;
 using aa::simtest::Harness;
+using aa::simtest::Swagger;
 namespace fs = std::filesystem;
 
 namespace {
@@ -38,87 +40,6 @@ std::vector<json::Document> load_jsonl(const fs::path& p) {
     if (auto d = json::parse(line)) out.push_back(std::move(*d));
   return out;
 }
-
-// ---- Swagger models ----
-
-class Swagger {
- public:
-  explicit Swagger(const fs::path& dir) {
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      if (entry.path().extension() != ".json") continue;
-      std::ifstream f(entry.path());
-      std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-      auto doc = json::parse(text);
-      if (!doc) continue;
-      docs_.push_back(std::make_unique<json::Document>(std::move(*doc)));
-      if (const json::Value* models = json::find(*docs_.back(), "models");
-          models && models->IsObject())
-        for (const auto& m : models->GetObject()) models_[m.name.GetString()] = &m.value;
-    }
-  }
-  bool has(const std::string& model) const { return models_.count(model) > 0; }
-
-  /// Check `v` against `type`; problems are appended to `errors`.
-  void check(const json::Value& v, const std::string& type, const std::string& path,
-             std::vector<std::string>& errors) const {
-    auto fail = [&](const std::string& why) { errors.push_back(path + ": " + why); };
-    if (type == "string" || type == "Date") {
-      if (!v.IsString()) fail("expected string");
-    } else if (type == "int" || type == "long") {
-      if (!v.IsInt64()) fail("expected integer");
-    } else if (type == "double" || type == "number") {
-      if (!v.IsNumber()) fail("expected number");
-    } else if (type == "boolean") {
-      if (!v.IsBool()) fail("expected boolean");
-    } else if (type == "object") {
-      if (!v.IsObject()) fail("expected object");
-    } else if (type.rfind("List[", 0) == 0) {
-      if (!v.IsArray()) return fail("expected array");
-      const std::string inner = type.substr(5, type.size() - 6);
-      size_t i = 0;
-      for (const auto& item : v.GetArray())
-        check(item, inner, path + "[" + std::to_string(i++) + "]", errors);
-    } else if (auto it = models_.find(type); it != models_.end()) {
-      if (!v.IsObject()) return fail("expected object " + type);
-      check_props(v, *it->second, path, errors);
-    } else {
-      fail("unknown type " + type);
-    }
-  }
-
-  /// An event: its own model plus the Event and Message bases.
-  void check_event(const json::Value& ev, std::vector<std::string>& errors) const {
-    const std::string type(json::get_string(ev, "type"));
-    if (!has(type)) {
-      errors.push_back("unknown event type " + type);
-      return;
-    }
-    check(ev, type, type, errors);
-    check(ev, "Event", type, errors);
-    check(ev, "Message", type, errors);
-  }
-
- private:
-  void check_props(const json::Value& v, const json::Value& model, const std::string& path,
-                   std::vector<std::string>& errors) const {
-    const json::Value* props = json::find(model, "properties");
-    if (!props || !props->IsObject()) return;
-    for (const auto& p : props->GetObject()) {
-      const std::string name = p.name.GetString();
-      const bool required = json::get_bool(p.value, "required");
-      const std::string type(json::get_string(p.value, "type"));
-      const json::Value* member = json::find(v, name);
-      if (!member) {
-        if (required) errors.push_back(path + "." + name + ": required member missing");
-        continue;
-      }
-      check(*member, type, path + "." + name, errors);
-    }
-  }
-
-  std::vector<std::unique_ptr<json::Document>> docs_;
-  std::map<std::string, const json::Value*> models_;
-};
 
 // ---- significant event signatures ----
 
@@ -232,7 +153,7 @@ class Fidelity : public ::testing::Test {
       GTEST_SKIP()
           << "../shared (ari-traces, ari-api-docs) not found; set AA_SHARED_DIR to run the "
              "fidelity test";
-    swagger_ = std::make_unique<Swagger>(*dir_ / "ari-api-docs");
+    swagger_ = std::make_unique<Swagger>(Swagger::from_dir(*dir_ / "ari-api-docs"));
   }
   std::vector<json::Document> trace(const std::string& name) {
     return load_jsonl(*dir_ / "ari-traces" / name);
@@ -366,7 +287,9 @@ TEST_F(Fidelity, InboundWithAndWithoutArgs) {
   Harness h;
   h.run([&]() -> awaitable<void> {
     auto ev = co_await h.events();
-    auto r = co_await h.control("POST", "/inbound", R"({"from":"5551234","to":"200"})");
+    // The trace's callers come through Local channels (CLI originate of Local/<exten>).
+    auto r = co_await h.control("POST", "/inbound",
+                                R"({"from":"5551234","to":"200","technology":"Local"})");
     EXPECT_EQ(r.status, 201);
     const std::string a(json::get_string(simtest::parse_body(r), "channelId"));
     EXPECT_TRUE(co_await Harness::wait_event(ev, "StasisStart", a));
@@ -387,8 +310,9 @@ TEST_F(Fidelity, InboundWithAndWithoutArgs) {
     expect_same(trace_item(t, "pb-early-1"), sim_item(*ev, "pb-early-1"), "early playback");
     expect_same(trace_item(t, "pb-in-1"), sim_item(*ev, "pb-in-1"), "hello-world playback");
 
-    r = co_await h.control("POST", "/inbound",
-                           R"({"from":"","to":"300","args":["inbound","300",""]})");
+    r = co_await h.control(
+        "POST", "/inbound",
+        R"({"from":"","to":"300","args":["inbound","300",""],"technology":"Local"})");
     const std::string b(json::get_string(simtest::parse_body(r), "channelId"));
     EXPECT_TRUE(co_await Harness::wait_event(ev, "StasisStart", b));
     co_await h.ari("POST", "/channels/" + b + "/answer");
@@ -636,5 +560,185 @@ TEST_F(Fidelity, ErrorMatrix) {
     w = co_await net::ws_connect(*url, t3, good);
     EXPECT_EQ(w.http_status, 404);
     EXPECT_EQ(w.body, R"({"message":"Resource not found"})");
+  });
+}
+
+// The far end of an originated Local channel hangs up (Hangup() on its ;2
+// side) during a tone that never ends: hangup-during-media C. The Stasis half
+// gets the far end's cause (16, not soft); the ;2 half a soft request. Naming
+// either half to /_sim/channels/{id}/hangup hangs up the same call.
+TEST_F(Fidelity, FarEndHangupOfALocalChannel) {
+  auto media = trace("hangup-during-media.jsonl");
+  Harness h;
+  h.run([&]() -> awaitable<void> {
+    auto ev = co_await h.events();
+    for (const std::string& id : std::vector<std::string>{"md-c", "md-c2"}) {
+      co_await h.ari("POST",
+                     "/channels?endpoint=Local/106@test-answer&app=openclaw-voice&channelId=" + id);
+      EXPECT_TRUE(co_await Harness::wait_event(ev, "StasisStart", id));
+      const std::string pb = "pb-tone106-" + id;
+      auto r = co_await h.ari(
+          "POST", "/channels/" + id + "/play?media=tone:ring%3Btonezone%3Dus&playbackId=" + pb);
+      EXPECT_EQ(r.status, 201);
+      EXPECT_TRUE(co_await Harness::wait_event(ev, "PlaybackStarted", pb));
+      // The first call is hung up by its Stasis half's id, the second by its ;2 half's.
+      const std::string named = id == "md-c" ? id : id + ";2";
+      r = co_await h.control("POST", "/channels/" + url_encode(named) + "/hangup",
+                             R"({"cause":16})");
+      EXPECT_EQ(r.status, 204);
+      EXPECT_TRUE(co_await Harness::wait_event(ev, "ChannelDestroyed", id));
+      expect_same(trace_channel(media, "md-c-02mgb"), sim_channel(*ev, id), "Stasis half " + id);
+      expect_same(trace_channel(media, "md-c-02mgb;2"), sim_channel(*ev, id + ";2"),
+                  ";2 half of " + id);
+      expect_same(trace_item(media, "pb-tone106-02mgb"), sim_item(*ev, pb), "tone of " + id);
+    }
+    check_events(*ev);
+  });
+}
+
+// GET /channels shows a channel in Stasis with app_name "Stasis" and app_data
+// "<app>,<args>" (what a restarted service adopts its calls by), the caller
+// as given, and the dialplan position by technology: asterisk-restart's list.
+TEST_F(Fidelity, ChannelListShowsStasisAppAndArgs) {
+  auto t = trace("asterisk-restart.jsonl");
+  std::map<std::string, std::string> want;  // id -> {state, caller, dialplan} as JSON
+  auto summary = [](const json::Value& c) {
+    json::Writer w;
+    w.begin_object().field("state", json::get_string(c, "state"));
+    w.key("caller").value(*json::find(c, "caller"));
+    w.key("connected").value(*json::find(c, "connected"));
+    w.key("dialplan").value(*json::find(c, "dialplan"));
+    w.end_object();
+    return w.str();
+  };
+  for (const auto& line : t) {
+    if (json::get_string(line, "kind") != "rest") continue;
+    const json::Value& req = *json::find(line, "request");
+    const json::Value* body = json::find(line, "body");
+    if (json::get_string(req, "path") != "/channels" || json::get_string(req, "method") != "GET" ||
+        !body || !body->IsArray() || body->Empty())
+      continue;
+    for (const auto& c : body->GetArray())
+      if (json::get_string(*json::find(c, "dialplan"), "app_name") == "Stasis")
+        want[std::string(json::get_string(c, "id"))] = summary(c);
+    break;
+  }
+  ASSERT_EQ(want.size(), 2u);
+  Harness h;
+  h.run([&]() -> awaitable<void> {
+    auto ev = co_await h.events();
+    co_await h.ari(
+        "POST",
+        "/channels?endpoint=Local/100@test-answer&app=openclaw-voice&channelId=rst-local-"
+        "0bu30&appArgs=restart,local");
+    co_await h.ari("POST",
+                   "/channels?endpoint=PJSIP/1001&app=openclaw-voice&channelId=rst-sip-0bu30&"
+                   "appArgs=restart,sip&timeout=20&callerId=" +
+                       url_encode("\"Restart Probe\" <5550111>"));
+    EXPECT_TRUE(co_await Harness::wait_event(ev, "StasisStart", "rst-local-0bu30"));
+    EXPECT_TRUE(co_await Harness::wait_event(ev, "StasisStart", "rst-sip-0bu30"));
+    auto r = co_await h.ari("GET", "/channels");
+    check_body(r, "List[Channel]");
+    auto list = simtest::parse_body(r);
+    std::map<std::string, std::string> got;
+    for (const auto& c : list.GetArray()) {
+      const std::string id(json::get_string(c, "id"));
+      if (want.count(id)) got[id] = summary(c);
+    }
+    EXPECT_EQ(want, got);
+  });
+}
+
+// The caller id cases of originate-variables-callerid replayed in order: the
+// same status, and for each created channel the same caller and connected.
+TEST_F(Fidelity, OriginateCallerIdAndVariables) {
+  auto t = trace("originate-variables-callerid.jsonl");
+  Harness h;
+  h.run([&]() -> awaitable<void> {
+    auto ev = co_await h.events();
+    int checked = 0;
+    for (const auto& line : t) {
+      if (json::get_string(line, "kind") != "rest") continue;
+      const json::Value& req = *json::find(line, "request");
+      if (json::get_string(req, "method") != "POST" || json::get_string(req, "path") != "/channels")
+        continue;
+      std::string target = "/channels";
+      char sep = '?';
+      if (const json::Value* q = json::find(req, "query"); q && q->IsObject())
+        for (const auto& m : q->GetObject()) {
+          target +=
+              sep + std::string(m.name.GetString()) + "=" + url_encode(json::as_view(m.value));
+          sep = '&';
+        }
+      std::string body;
+      if (const json::Value* b = json::find(req, "body"); b && !b->IsNull())
+        body = b->IsString() ? std::string(json::as_view(*b)) : json::stringify(*b);
+      auto r = co_await h.ari("POST", target, body);
+      const int status = static_cast<int>(json::get_int(line, "status"));
+      EXPECT_EQ(r.status, status) << target << " " << body << " -> " << r.body;
+      if (status == 200 && r.status == 200) {
+        auto got = simtest::parse_body(r);
+        const json::Value& want = *json::find(line, "body");
+        for (const char* k : {"caller", "connected"})
+          EXPECT_EQ(json::stringify(*json::find(want, k)), json::stringify(*json::find(got, k)))
+              << k << " of " << target << " " << body;
+        ++checked;
+      }
+    }
+    EXPECT_GE(checked, 12);
+    check_events(*ev);
+  });
+}
+
+// An app whose events socket is gone takes no new channel: Stasis() fails
+// ("Stasis app ... not active" in events-socket-reconnect B2's messages.log,
+// "doesn't exist" in A3 once the app is gone) and the channel dies unseen,
+// while the calls already in the app stay controllable.
+TEST_F(Fidelity, NoNewChannelEntersAnAppWithoutEventsSocket) {
+  Harness h;
+  h.run([&]() -> awaitable<void> {
+    auto ev = co_await h.events();
+    co_await h.ari("POST",
+                   "/channels?endpoint=Local/100@test-answer&app=openclaw-voice&channelId=live");
+    EXPECT_TRUE(co_await Harness::wait_event(ev, "StasisStart", "live"));
+    co_await h.control("POST", "/faults", R"({"dropEventSockets":true})");
+    EXPECT_TRUE(co_await Harness::until([&] { return ev->closed; }));
+    // A caller: refused, as Asterisk hangs it up.
+    auto r = co_await h.control("POST", "/inbound", R"({"from":"5551234","to":"1001"})");
+    EXPECT_EQ(r.status, 409);
+    EXPECT_NE(r.body.find("not active"), std::string::npos) << r.body;
+    // An originate: 200, then the channel dies when it would enter Stasis.
+    r = co_await h.ari("POST",
+                       "/channels?endpoint=Local/100@test-answer&app=openclaw-voice&channelId=gap");
+    EXPECT_EQ(r.status, 200);
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone; ++i) {
+      gone = (co_await h.ari("GET", "/channels/gap")).status == 404;
+      if (!gone) co_await sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(gone);
+    // The call that was there survives the gap.
+    EXPECT_EQ((co_await h.ari("GET", "/channels/live")).status, 200);
+    r = co_await h.ari("GET", "/channels");
+    EXPECT_NE(r.body.find(R"("app_data":"openclaw-voice")"), std::string::npos) << r.body;
+    EXPECT_EQ((co_await h.ari("POST", "/channels/live/play?media=sound:beep")).status, 201);
+    // Back with a socket: nothing is replayed, new callers come in again.
+    auto ev2 = co_await h.events();
+    r = co_await h.control("POST", "/inbound", R"({"from":"5551234","to":"1001"})");
+    EXPECT_EQ(r.status, 201);
+    const std::string in(json::get_string(simtest::parse_body(r), "channelId"));
+    EXPECT_TRUE(co_await Harness::wait_event(ev2, "StasisStart", in));
+    EXPECT_FALSE(Harness::has_event(*ev2, "StasisStart", "gap"));
+    // Without calls and without a socket the app is gone altogether.
+    co_await h.ari("DELETE", "/channels/live");
+    co_await h.ari("DELETE", "/channels/" + in);
+    EXPECT_TRUE(co_await Harness::wait_event(ev2, "ChannelDestroyed", "live"));
+    co_await h.control("POST", "/faults", R"({"dropEventSockets":true})");
+    EXPECT_TRUE(co_await Harness::until([&] { return ev2->closed; }));
+    r = co_await h.control("POST", "/inbound", R"({"from":"5551234","to":"1001"})");
+    EXPECT_EQ(r.status, 409);
+    EXPECT_NE(r.body.find("doesn't exist"), std::string::npos) << r.body;
+    r = co_await h.ari("GET", "/applications");
+    EXPECT_EQ(r.body, "[]");
   });
 }

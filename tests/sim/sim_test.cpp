@@ -262,3 +262,148 @@ TEST(SimControl, InboundStateResetAndFaults) {
     EXPECT_EQ(r.body, "[]");
   });
 }
+
+// A failed dial's ChannelDestroyed cause depends on the technology: a PJSIP
+// channel keeps the Q.850 cause; a Local channel (the ;1 we created) whose ;2
+// met Busy() or Congestion() is destroyed with 0 and its ;2 half, left in
+// state Busy by both, with the cause (originate-busy-102); no answer is 19 on
+// both (originate-noanswer-103).
+TEST(SimRest, FailedDialCausesByTechnology) {
+  Harness h;
+  h.run([&]() -> awaitable<void> {
+    auto ev = co_await h.events();
+    struct Case {
+      std::string endpoint, behavior;
+      int cause, local_cause;
+    };
+    const std::vector<Case> cases = {
+        {"PJSIP/1002", "busy", 17, 17},        {"PJSIP/1002", "congestion", 34, 34},
+        {"PJSIP/1002", "noanswer", 19, 19},    {"Local/7@fail", "busy", 0, 17},
+        {"Local/7@fail", "congestion", 0, 34}, {"Local/7@fail", "noanswer", 19, 19}};
+    int n = 0;
+    for (const auto& c : cases) {
+      const std::string id = "f" + std::to_string(n++);
+      co_await h.control("PUT", "/endpoints/" + c.endpoint,
+                         R"({"behavior":")" + c.behavior + "\"}");
+      co_await h.ari("POST", "/channels?timeout=1&app=openclaw-voice&endpoint=" + c.endpoint +
+                                 "&channelId=" + id);
+      EXPECT_TRUE(co_await Harness::wait_event(ev, "ChannelDestroyed", id, 8000)) << id;
+      std::optional<int64_t> cause, half_cause;
+      std::string half_state;
+      for (const auto& e : ev->events) {
+        EXPECT_NE(e.type, "StasisStart") << id;
+        if (e.type == "ChannelDestroyed" && e.channel_id == id) cause = e.cause;
+      }
+      EXPECT_EQ(cause, c.cause) << c.endpoint << " " << c.behavior;
+      if (c.endpoint.rfind("Local/", 0) == 0) {
+        EXPECT_TRUE(co_await Harness::wait_event(ev, "ChannelDestroyed", id + ";2"));
+        for (const auto& e : ev->events)
+          if (e.type == "ChannelDestroyed" && e.channel_id == id + ";2") {
+            half_cause = e.cause;
+            half_state = e.state;
+          }
+        EXPECT_EQ(half_cause, c.local_cause) << c.behavior;
+        if (c.behavior != "noanswer") {
+          EXPECT_EQ(half_state, "Busy") << c.behavior;
+        }
+      }
+    }
+  });
+}
+
+// Caller ids parsed as Asterisk's ARI originate does (ast_callerid_parse, then
+// ast_shrink_phone_number when the number is only 0-9*#+()-.), CALLERID(all)
+// always shrinks, CALLERID(num) is kept as set, and an inbound caller's number
+// is presented as it came: Asterisk does not normalise it.
+TEST(SimRest, CallerIdParsedAsAsterisk) {
+  Harness h;
+  h.run([&]() -> awaitable<void> {
+    auto ev = co_await h.events();
+    struct Case {
+      std::string caller_id, name, number;
+    };
+    const std::vector<Case> cases = {
+        {"+1 (555) 013-0000", "", "+15550130000"},
+        {"555.013.0000", "", "5550130000"},
+        {"Alice", "Alice", ""},
+        {"\"Alice\"", "Alice", ""},
+        {"Alice <5551234>", "Alice", "5551234"},
+        {"\"Bob Smith\" <+1(555)013-0000>", "Bob Smith", "+15550130000"},
+        {"\"Bob\" <+1 (555) 013-0000>", "Bob", "+1 (555) 013-0000"},  // a space: not shrinkable
+        {"Carol <sip:carol@example.com>", "Carol", "sip:carol@example.com"},
+        {"12 Monkeys", "12 Monkeys", ""},
+    };
+    int n = 0;
+    for (const auto& c : cases) {
+      const std::string id = "cid" + std::to_string(n++);
+      auto r = co_await h.ari("POST",
+                              "/channels?endpoint=Local/100@test-answer&app=openclaw-voice"
+                              "&channelId=" +
+                                  id + "&callerId=" + url_encode(c.caller_id));
+      auto doc = simtest::parse_body(r);
+      const json::Value* caller = json::find(doc, "caller");
+      EXPECT_TRUE(caller) << r.body;
+      if (!caller) continue;
+      EXPECT_EQ(json::get_string(*caller, "name"), c.name) << c.caller_id;
+      EXPECT_EQ(json::get_string(*caller, "number"), c.number) << c.caller_id;
+    }
+    auto r = co_await h.ari("POST",
+                            "/channels?endpoint=Local/100@test-answer&app=openclaw-voice"
+                            "&channelId=vars",
+                            R"J({"variables":{"CALLERID(all)":"Dan <+1 (555) 013-0000>"}})J");
+    EXPECT_NE(r.body.find(R"("caller":{"name":"Dan","number":"+15550130000"})"), std::string::npos)
+        << r.body;
+    r = co_await h.ari("POST",
+                       "/channels?endpoint=Local/100@test-answer&app=openclaw-voice"
+                       "&channelId=num",
+                       R"J({"variables":{"CALLERID(num)":"+1 (555) 013-0000"}})J");
+    EXPECT_NE(r.body.find(R"("number":"+1 (555) 013-0000")"), std::string::npos) << r.body;
+    r = co_await h.control("POST", "/inbound",
+                           R"({"from":"+1 (555) 013-0000","callerName":"Eve","to":"1001"})");
+    EXPECT_EQ(r.status, 201);
+    const std::string in(json::get_string(simtest::parse_body(r), "channelId"));
+    EXPECT_TRUE(co_await Harness::wait_event(ev, "StasisStart", in));
+    for (const auto& e : ev->events) {
+      if (e.type == "StasisStart" && e.channel_id == in) {
+        EXPECT_NE(e.raw.find(R"("caller":{"name":"Eve","number":"+1 (555) 013-0000"})"),
+                  std::string::npos)
+            << e.raw;
+      }
+    }
+    r = co_await h.ari("GET", "/channels/" + in + "/variable?variable=CALLERID(num)");
+    EXPECT_EQ(r.body, R"({"value":"+1 (555) 013-0000"})");
+  });
+}
+
+// A SIP far end's hangup (BYE) reaches the app as a ChannelHangupRequest with
+// no cause, not soft (two-leg-bridge), for inbound and outbound channels alike.
+TEST(SimControl, PjsipFarEndHangupRequestHasNoCause) {
+  Harness h;
+  h.run([&]() -> awaitable<void> {
+    auto ev = co_await h.events();
+    auto r = co_await h.control("POST", "/inbound", R"({"from":"5551234","to":"1001"})");
+    const std::string in(json::get_string(simtest::parse_body(r), "channelId"));
+    co_await h.ari("POST", "/channels?endpoint=PJSIP/1001&app=openclaw-voice&channelId=out");
+    EXPECT_TRUE(co_await Harness::wait_event(ev, "StasisStart", in));
+    EXPECT_TRUE(co_await Harness::wait_event(ev, "StasisStart", "out"));
+    co_await h.ari("POST", "/channels/" + in + "/answer");
+    for (const std::string& id : {in, std::string("out")}) {
+      r = co_await h.control("POST", "/channels/" + id + "/hangup", R"({"cause":16})");
+      EXPECT_EQ(r.status, 204);
+      EXPECT_TRUE(co_await Harness::wait_event(ev, "StasisEnd", id));
+      int requests = 0;
+      for (const auto& e : ev->events)
+        if (e.type == "ChannelHangupRequest" && e.channel_id == id) {
+          ++requests;
+          EXPECT_FALSE(e.cause) << e.raw;
+          EXPECT_FALSE(e.soft) << e.raw;
+        }
+      EXPECT_EQ(requests, 1) << id;
+    }
+    // The outbound one is destroyed with the far end's cause; the inbound one
+    // went back to the dialplan, so the app sees no ChannelDestroyed for it.
+    EXPECT_TRUE(co_await Harness::wait_event(ev, "ChannelDestroyed", "out"));
+    EXPECT_EQ(ev->events.back().cause, 16);
+    EXPECT_FALSE(Harness::has_event(*ev, "ChannelDestroyed", in));
+  });
+}
