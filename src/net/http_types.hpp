@@ -104,6 +104,10 @@ class WsConnection {
   std::function<void(std::string_view)> on_binary;
   /// Called once when the connection is gone (either side closed, or error).
   std::function<void()> on_close;
+  /// Server side: called when the peer's close frame arrives (with its code,
+  /// 1005 when it carried none), before on_close. A connection that ends
+  /// without one (TCP dropped) never calls it.
+  std::function<void(uint16_t code)> on_close_frame;
 };
 
 }  // namespace aa::net

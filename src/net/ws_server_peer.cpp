@@ -147,6 +147,7 @@ void ServerWsPeer::handle(ws::FrameParser::Message& m) {
         code = static_cast<uint16_t>((static_cast<uint8_t>(m.payload[0]) << 8) |
                                      static_cast<uint8_t>(m.payload[1]));
       peer_close_code_ = code;
+      if (on_close_frame) on_close_frame(code);
       if (closing_) {
         if (close_written_) hard_close();
         break;
@@ -210,6 +211,7 @@ void ServerWsPeer::finish() {
   on_message = nullptr;
   on_binary = nullptr;
   on_close = nullptr;
+  on_close_frame = nullptr;
   if (cb) cb();
 }
 

@@ -215,6 +215,7 @@ net::Response ControlApi::handle(const net::Request& req) {
           400, "Expected dropEventSockets, refuseConnectionsMs, restart or responseDelayMs");
     return no_content();
   }
+  if (auto media = engine_.media_control(req, body)) return std::move(*media);
   if (is("POST", {"_sim", "timeScale"})) {
     const double s = json::get_double(body, "timeScale", 0);
     if (s <= 0) return error_reply(400, "timeScale must be > 0");

@@ -8,6 +8,7 @@
 #include "common/log.hpp"
 #include "common/util.hpp"
 #include "sim/api_docs.hpp"
+#include "sim/media_plane.hpp"
 #include "sim/reply.hpp"
 
 namespace aa::sim {
@@ -140,6 +141,8 @@ Engine::Engine(asio::any_io_executor ex, EngineOptions opts)
   startup_ms_ = now_epoch_ms();
   id_epoch_ = startup_ms_ / 1000;
   init_endpoints();
+  media_ = std::make_shared<MediaPlane>(ex_);
+  media_->heard_max_ticks = opts_.heard_max_seconds * 1000 / kTickMs;
 }
 
 Engine::~Engine() {
@@ -635,6 +638,7 @@ Reply Engine::state_json() const {
 }
 
 void Engine::reset() {
+  media_reset();
   ++generation_;
   channels_.clear();
   bridges_.clear();
@@ -671,6 +675,7 @@ void Engine::restart_hangup_all() {
     if (!ch->stasis_app.empty()) leave_stasis(*ch);
     emit_destroyed(*ch, 0);
   }
+  media_reset();
   ++generation_;
   channels_.clear();
   bridges_.clear();

@@ -19,7 +19,13 @@
 #include "common/json.hpp"
 #include "net/http_types.hpp"
 
+namespace aa::speech {
+class TtsEngine;
+}
+
 namespace aa::sim {
+
+struct ChannelMedia;  // engine_ws_media.cpp / engine_media_clock.cpp (media_plane.hpp)
 
 using Reply = net::Response;
 
@@ -46,6 +52,11 @@ struct EngineOptions {
   std::vector<EndpointConfig> endpoints;
   std::string asterisk_id;  // entity id; empty: a random locally administered MAC
   std::string version = "22.11.0";
+  /// Speaks for the simulated far end (POST /_sim/channels/{id}/say {"text"});
+  /// null: only {"wav"} works (text answers 501).
+  std::shared_ptr<speech::TtsEngine> tts;
+  /// How much of what each caller heard GET /_sim/channels/{id}/heard.wav keeps.
+  int64_t heard_max_seconds = 300;
 };
 
 // ---- request values (parsed from the REST parameters by RestApi) ----
@@ -84,9 +95,9 @@ struct DtmfRequest {
 };
 
 struct ExternalMediaRequest {
-  std::string app, app_args, channel_id, external_host, encapsulation = "rtp", transport = "udp",
-                                                        connection_type = "client", format,
-                                                        direction = "both";
+  // Empty means "not given" (Asterisk's defaults apply: udp, rtp, client).
+  std::string app, app_args, channel_id, external_host, encapsulation, transport, connection_type,
+      format, direction, transport_data;
   std::vector<std::pair<std::string, std::string>> variables;
 };
 
@@ -99,6 +110,8 @@ class Engine {
 
   const EngineOptions& options() const { return opts_; }
   void set_time_scale(double s) { opts_.time_scale = s > 0 ? s : 1.0; }
+  /// The far end's TTS (POST /_sim/channels/{id}/say {"text"}); null: none.
+  void set_tts(std::shared_ptr<speech::TtsEngine> tts) { opts_.tts = std::move(tts); }
 
   // ---- events socket ----
   /// Attach an accepted events WebSocket for `apps`. A second socket for the
@@ -176,6 +189,20 @@ class Engine {
   /// Asterisk's "core restart now": every call is hung up with restart causes, then
   /// all state is gone. Sockets are not touched here (the Simulator drops them).
   void restart_hangup_all();
+
+  // ---- media plane: chan_websocket (/media/<id>), 20 ms clock, bridge mixing,
+  //      the far end's voice and ears (engine_ws_media.cpp, engine_media_clock.cpp,
+  //      engine_far_voice.cpp) ----
+  /// Upgrade to /media/<connection_id> (no ARI credentials): 404/409 text/html
+  /// as chan_websocket answers, 400 for an unknown subprotocol; status 101 with
+  /// `Sec-WebSocket-Protocol: media` when "media" was asked for; nullopt accepts.
+  std::optional<Reply> media_upgrade(const net::Request& req) const;
+  void media_open(std::shared_ptr<net::WsConnection> ws, const net::Request& req);
+  /// The /_sim routes of the media plane (say, heard, echo, clock, media stats);
+  /// nullopt when `req` is none of them.
+  std::optional<Reply> media_control(const net::Request& req, const json::Value& body);
+  /// POST /_sim/channels/{id}/say: answers once the speech is queued.
+  awaitable<Reply> far_say(std::string id, std::string body);
 
   size_t channel_count() const { return channels_.size(); }
   asio::any_io_executor executor() const { return ex_; }
@@ -265,6 +292,23 @@ class Engine {
   // bridges (engine_bridges.cpp)
   void remove_from_bridge(SimChannel& ch, bool emit_event);
 
+  // media plane (engine_ws_media.cpp, engine_media_clock.cpp, engine_far_voice.cpp)
+  struct MediaPlane;
+  std::optional<Reply> check_external_media(ExternalMediaRequest& req) const;
+  Reply external_media_ws(ExternalMediaRequest req);
+  void ws_answer(SimChannel& ch);
+  void ws_hangup_unanswered(const std::string& id, int request_cause, bool soft, int cause);
+  void ws_socket_gone(const std::string& id, int cause);
+  void ws_text(const std::string& id, std::string_view text);
+  void ws_binary(const std::string& id, std::string_view data);
+  void media_channel_gone(SimChannel& ch);  // from destroy_silently
+  void media_dtmf(const SimChannel& ch, char digit);  // from deliver_dtmf
+  void media_reset();                       // from reset / restart
+  void media_clock_ensure();                // from new_channel
+  void media_clock_wake(uint64_t run);
+  void media_tick();
+  void media_remote_fetched(const std::string& url, std::string_view body);
+
   asio::any_io_executor ex_;
   EngineOptions opts_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -279,6 +323,7 @@ class Engine {
   std::map<std::string, std::deque<std::shared_ptr<SimPlayback>>> playbacks_;
   std::map<std::string, std::shared_ptr<SimRecording>> live_recordings_;
   std::map<std::string, std::unique_ptr<App>> apps_;
+  std::shared_ptr<MediaPlane> media_;
 };
 
 // ---- internal state, shared by the engine_*.cpp files ----
@@ -314,6 +359,7 @@ struct Engine::SimChannel {
   uint64_t epoch = 0;  // bumped on every state change; stale timers compare it
   std::string linkedid;
   std::deque<std::shared_ptr<MediaOp>> ops;  // playback/record/dtmf run one at a time
+  std::shared_ptr<ChannelMedia> media;        // media plane state (null: not taking part)
 };
 
 struct Engine::SimBridge {

@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "common/util.hpp"
 #include "sim/engine.hpp"
+#include "sim/media_plane.hpp"
 #include "sim/reply.hpp"
 
 namespace aa::sim {
@@ -140,6 +141,7 @@ Engine::SimChannel& Engine::new_channel(const std::string& id, const std::string
   ch->linkedid = id;
   auto& ref = *ch;
   channels_[id] = std::move(ch);
+  media_clock_ensure();
   return ref;
 }
 
@@ -394,6 +396,7 @@ void Engine::destroy_silently(const std::string& id) {
   auto it = channels_.find(id);
   if (it == channels_.end()) return;
   SimChannel& ch = *it->second;
+  media_channel_gone(ch);
   if (!ch.bridge_id.empty()) remove_from_bridge(ch, false);
   for (auto& op : ch.ops) {
     if (op->playback) {
@@ -477,6 +480,10 @@ Reply Engine::hangup(const std::string& id, std::optional<int> cause) {
   if (!ch) return error_reply(404, "Channel not found");
   if (ch->hanging_up) return no_content();
   const int q850 = cause.value_or(16);
+  if (ch->media && ch->media->ws && !ch->answered_once) {  // chan_websocket, still dialing
+    ws_hangup_unanswered(id, 32, true, q850);
+    return no_content();
+  }
   if (!ch->answered_once && ch->originated && !ch->local_half2) {
     // Hung up while still dialing: no Stasis yet, just the request and the end.
     ch->hanging_up = true;
@@ -553,6 +560,7 @@ void Engine::deliver_dtmf(const std::string& id, char digit, int64_t duration_ms
   emit_channel("ChannelDtmfReceived", *ch, [&](json::Writer& w) {
     w.field("digit", std::string(1, digit)).field_int("duration_ms", duration_ms);
   });
+  media_dtmf(*ch, digit);
   recording_dtmf(*ch, digit);
 }
 
@@ -665,6 +673,8 @@ Reply Engine::snoop(const std::string& id, const std::string& app, const std::st
 }
 
 Reply Engine::external_media(ExternalMediaRequest req) {
+  if (auto refused = check_external_media(req)) return *refused;
+  if (req.transport == "websocket") return external_media_ws(std::move(req));
   if (req.app.empty()) return error_reply(400, "Missing parameter app");
   if (req.external_host.empty() && req.transport != "websocket")
     return error_reply(400, "Missing parameter external_host");

@@ -223,8 +223,9 @@ namespace {
 
 /// Fetch `url` like Asterisk's media cache (res_http_media_cache) and report
 /// the WAV duration, or nullopt when it cannot be played.
-awaitable<void> fetch_remote_media(std::string url, std::weak_ptr<bool> alive,
-                                   std::function<void(std::optional<int64_t>)> done) {
+awaitable<void> fetch_remote_media(
+    std::string url, std::weak_ptr<bool> alive,
+    std::function<void(std::optional<int64_t>, const std::string&)> done) {
   net::ClientOptions opts;
   opts.connect_timeout = std::chrono::milliseconds(5000);
   opts.request_timeout = std::chrono::milliseconds(30000);
@@ -242,7 +243,7 @@ awaitable<void> fetch_remote_media(std::string url, std::weak_ptr<bool> alive,
   // and the reader refuses a file it cannot play: the playback fails at once.
   if (r.ok() && r.status == 200)
     duration = remote_media_duration_ms(remote_media_extension(url, r.content_type), r.body);
-  done(duration);
+  done(duration, r.body);  // the body: its audio is heard (engine_media_clock.cpp)
 }
 
 }  // namespace
@@ -270,13 +271,14 @@ void Engine::play_current_media(const std::shared_ptr<SimPlayback>& pb) {
     // the cache path is 50 chars, so a short URI fails (http-media trace).
     const bool short_uri_bug = rest.size() + pb->info.language.size() + 4 <= 50;
     std::weak_ptr<bool> alive = alive_;
-    auto done = [this, pb, step, short_uri_bug, schedule,
-                 gen = generation_](std::optional<int64_t> d) {
+    auto done = [this, pb, step, short_uri_bug, schedule, rest, gen = generation_](
+                    std::optional<int64_t> d, const std::string& body) {
       if (gen != generation_ || pb->step != step) return;
       if (!d || short_uri_bug) {
         media_done(pb, step, false);
         return;
       }
+      media_remote_fetched(rest, body);
       schedule(*d);
     };
     spawn(ex_, fetch_remote_media(rest, alive, std::move(done)), "sim media fetch");

@@ -313,7 +313,10 @@ std::vector<Route> build_routes(Engine& e) {
             .one_of("client|server"),
         query("format", "string", "Audio format, e.g. ulaw or slin16.").req(),
         query("direction", "string", "Media direction.").def("both").one_of("both|in|out"),
-        query("data", "string", "Argument passed to the application.")},
+        query("data", "string", "Argument passed to the application."),
+        query("transport_data", "string",
+              "Transport-specific data. For websocket this is appended to the dialstring: "
+              "f(json) JSON control messages, n no auto-answer.")},
        {{400, "Missing or invalid parameter"}, {409, "A channel with that id exists"}}},
       [&e](RouteCtx& c) {
         ExternalMediaRequest x;
@@ -321,11 +324,17 @@ std::vector<Route> build_routes(Engine& e) {
         x.app_args = c.p.str("data");
         x.channel_id = c.p.str("channelId");
         x.external_host = c.p.str("external_host");
-        x.encapsulation = c.p.str("encapsulation", "rtp");
-        x.transport = c.p.str("transport", "udp");
-        x.connection_type = c.p.str("connection_type", "client");
+        // Not given stays empty: Asterisk applies its defaults (and builds the
+        // WebSocket dial string from what was given).
+        x.encapsulation = c.p.str("encapsulation");
+        x.transport = c.p.str("transport");
+        x.connection_type = c.p.str("connection_type");
         x.format = c.p.str("format");
-        x.direction = c.p.str("direction", "both");
+        x.direction = c.p.str("direction");
+        x.transport_data = c.p.str("transport_data");
+        OriginateRequest vars;
+        if (auto err = parse_variables(c.p.body(), vars)) return *err;
+        x.variables = std::move(vars.variables);
         return e.external_media(std::move(x));
       });
   add({"channels",

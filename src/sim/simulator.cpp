@@ -15,7 +15,9 @@ Simulator::Simulator(asio::io_context& io, SimulatorOptions opts)
       control_(engine_,
                FaultHooks{[this] { drop_event_sockets(); },
                           [this](int64_t ms) { refuse_connections(ms); }, [this] { restart(); },
-                          [this](int64_t ms) { set_response_delay(ms); }}) {}
+                          [this](int64_t ms) { set_response_delay(ms); }}) {
+  if (opts_.make_tts && !opts_.engine.tts) engine_.set_tts(opts_.make_tts(io.get_executor()));
+}
 
 Simulator::~Simulator() {
   *alive_ = false;
@@ -32,6 +34,9 @@ void Simulator::make_server() {
   so.port = port_ ? port_ : opts_.port;
   so.server_header = "Asterisk/" + engine_.options().version;
   so.default_body_limit = 4 * 1024 * 1024;
+  // chan_websocket closes a media socket with 1009 itself (over 65535 bytes);
+  // the server only refuses what no client of the simulator should send.
+  so.ws_max_message = 1024 * 1024;
   so.error_response = [](int status, std::string_view msg) { return error_reply(status, msg); };
   server_ = std::make_unique<net::HttpServer>(io_, so);
   server_->on_request([this](net::Request& req) { return serve(req); });
@@ -45,10 +50,14 @@ void Simulator::make_server() {
           return r;
         }
         if (phase_ == Phase::booting) return error_reply(503, "Asterisk not booted");
+        if (req.path.rfind("/media/", 0) == 0) return engine_.media_upgrade(req);
         return rest_.check_events_upgrade(req);
       },
       [this](std::shared_ptr<net::WsConnection> ws, const net::Request& req) {
-        rest_.open_events(std::move(ws), req);
+        if (req.path.rfind("/media/", 0) == 0)
+          engine_.media_open(std::move(ws), req);
+        else
+          rest_.open_events(std::move(ws), req);
       });
 }
 
@@ -81,6 +90,13 @@ void Simulator::after_real(std::chrono::milliseconds d, std::function<void()> fn
 awaitable<net::Response> Simulator::serve(net::Request& req) {
   if (response_delay_ms_ > 0) co_await sleep_for(std::chrono::milliseconds(response_delay_ms_));
   const bool is_control = req.path == "/_sim" || req.path.rfind("/_sim/", 0) == 0;
+  if (is_control && req.method == "POST" && req.path.starts_with("/_sim/channels/") &&
+      req.path.ends_with("/say")) {
+    std::string id = req.path.substr(15, req.path.size() - 15 - 4);
+    std::string body = req.body;
+    Reply said = co_await engine_.far_say(std::move(id), std::move(body));
+    co_return said;
+  }
   if (is_control) co_return control_.handle(req);
   if (phase_ == Phase::shutting_down) {
     net::Response r;

@@ -23,6 +23,10 @@ struct SimulatorOptions {
   uint16_t port = 0;  // 0: pick a free port
   Credentials credentials;
   EngineOptions engine;
+  /// Makes the far end's TTS engine (POST /_sim/channels/{id}/say {"text"}) for
+  /// the simulator's executor, where its callbacks must run; used when
+  /// engine.tts is not set.
+  std::function<std::shared_ptr<speech::TtsEngine>(asio::any_io_executor)> make_tts;
 };
 
 class Simulator {
