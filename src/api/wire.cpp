@@ -140,7 +140,7 @@ void write_voice_data(json::Writer& w, const DomainEvent& e) {
           .field("data", v.audio_b64);
       break;
     case EventKind::call_blocked:
-      w.field("number", v.number).field("reason", v.reason);
+      w.field("number", v.number).field("reason", v.reason).field("channelId", v.channel_id);
       break;
     default:
       break;
@@ -259,6 +259,12 @@ std::string event_envelope(const DomainEvent& e) {
 
 std::string_view webhook_event_name(const DomainEvent& e) {
   switch (e.kind) {
+    // Webhooks have always said these through call.created / call.state_changed
+    // (below); the /events-only kinds would repeat them. Audio never goes out.
+    case EventKind::call_inbound:
+    case EventKind::call_answered:
+    case EventKind::call_audio_frame:
+      return {};
     case EventKind::call_created:
       return e.call && e.call->direction == calls::Direction::inbound ? "call.inbound"
                                                                       : "call.created";

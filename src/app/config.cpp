@@ -58,6 +58,12 @@ constexpr Var kVars[] = {
     {"SHUTDOWN_GRACE_MS", "how long in-flight requests may finish on SIGTERM, default 5000"},
     {"MAX_CONNECTIONS",
      "open HTTP + WebSocket connections; at the cap the longest-idle one is closed, default 4096"},
+    {"ALLOWLIST_FILE",
+     "JSON {inbound:[digits], outbound:[digits]}: who may call in and be called (empty list: "
+     "all); re-read when it changes; invalid at start-up is a start-up error"},
+    {"ASR_AUTO_START",
+     "inbound|all|off: which calls start audio capture + transcription once ready, default "
+     "inbound"},
     {"UNTRACKED_CHANNELS",
      "adopt|hangup: channels in our Stasis app that we do not track (found at start-up or "
      "after an outage) become calls, or are hung up; default adopt"},
@@ -258,6 +264,13 @@ Outcome<Config> load_config(const Environment& env) {
     if (!parse_int(v, 16, 1'000'000, n))
       return bad("MAX_CONNECTIONS", "must be a whole number from 16 to 1000000");
     c.max_connections = static_cast<size_t>(n);
+  }
+  c.allowlist_file = get("ALLOWLIST_FILE");
+  if (auto v = get("ASR_AUTO_START"); !v.empty()) {
+    for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (v != "inbound" && v != "all" && v != "off")
+      return bad("ASR_AUTO_START", "must be inbound, all or off");
+    c.asr_auto_start = v;
   }
   if (auto v = get("UNTRACKED_CHANNELS"); !v.empty()) {
     for (auto& ch : v) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

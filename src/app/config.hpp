@@ -36,6 +36,11 @@ struct Config {
   /// channel in our Stasis app that we do not track, found at start-up or after
   /// an events-socket outage.
   std::string untracked_channels = "adopt";
+  /// ALLOWLIST_FILE: JSON {inbound:[digits], outbound:[digits]} (empty: everyone allowed).
+  std::string allowlist_file;
+  /// ASR_AUTO_START: "inbound" (default), "all" or "off" — which calls start an
+  /// audio capture (and transcription) by themselves once ready.
+  std::string asr_auto_start = "inbound";
   /// TTS_* and ASR_*: which speech engines run (speech/engines.hpp builds them).
   speech::SpeechOptions speech;
 

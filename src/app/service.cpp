@@ -2,9 +2,12 @@
 
 #include "ari/events.hpp"
 #include "ari/rest_client.hpp"
+#include "calls/allowlist.hpp"
 #include "calls/call_manager.hpp"
 #include "common/log.hpp"
+#include "common/worker_pool.hpp"
 #include "http/api.hpp"
+#include "media/chan_websocket.hpp"
 #include "media/media_store.hpp"
 #include "metrics/service_metrics.hpp"
 #include "net/http_server.hpp"
@@ -12,15 +15,24 @@
 #include "sinks/event_hub.hpp"
 #include "sinks/fan_out.hpp"
 #include "sinks/webhook_sender.hpp"
+#include "speech/engines.hpp"
+#include "speech/flite_tts.hpp"
+#include "voice/voice_manager.hpp"
 
 namespace aa::app {
 
 Service::Service(asio::io_context& io, Config cfg) : io_(io), cfg_(std::move(cfg)) {}
 
 Service::~Service() {
+  *alive_ = false;
   if (events_) events_->stop();
   if (webhooks_) webhooks_->stop();
   if (sim_) sim_->stop();
+  // The simulator's far-end voice works on our pool: it goes first.
+  sim_.reset();
+  voice_.reset();
+  asr_.reset();
+  tts_.reset();
 }
 
 std::string Service::simulator_url() const {
@@ -28,6 +40,13 @@ std::string Service::simulator_url() const {
 }
 
 uint16_t Service::start() {
+  // Speech and DSP never run on the io thread: one bounded pool for all of it.
+  pool_ = std::make_unique<WorkerPool>(0, 4096);
+  // A broken allowlist file is a start-up error (never an open door).
+  allowlist_ = std::make_unique<calls::AllowlistFile>(cfg_.allowlist_file);
+  if (!cfg_.allowlist_file.empty()) {
+    if (auto st = allowlist_->load(); !st) throw std::runtime_error(st.error().message);
+  }
   if (cfg_.simulated()) {
     sim::SimulatorOptions so;
     so.port = cfg_.sim_port;
@@ -35,6 +54,10 @@ uint16_t Service::start() {
     so.credentials.password = cfg_.ari_password;
     so.engine.app_default = cfg_.ari_app;
     so.engine.time_scale = cfg_.sim_time_scale;
+    // The simulated caller speaks (POST /_sim/channels/{id}/say {"text"}) with Flite.
+    so.make_tts = [pool = pool_.get()](asio::any_io_executor ex) {
+      return std::shared_ptr<speech::TtsEngine>(std::make_shared<speech::FliteTts>(ex, *pool));
+    };
     try {
       sim_ = std::make_unique<sim::SimThread>(so);
     } catch (const std::exception& e) {
@@ -91,6 +114,8 @@ uint16_t Service::start() {
                                                      : calls::UntrackedPolicy::adopt;
   calls_ = std::make_unique<calls::CallManager>(io_.get_executor(), *ari_, *fan_out_, *media_, co);
   hub_->set_snapshot_source([this] { return calls_->active_calls(); });
+  calls_->set_allowlist(&allowlist_->list());
+  start_speech();
 
   http::ApiOptions ao;
   ao.api_key = cfg_.api_key;
@@ -99,6 +124,8 @@ uint16_t Service::start() {
                                             std::chrono::microseconds us) {
     m->observe_http(req.method, req.route, res.status, us);
   };
+  ao.voice = voice_.get();
+  ao.allowlist = allowlist_.get();
   api_ = std::make_unique<http::Api>(*calls_, *media_, *hub_, ao);
   api_->attach(*server_);
 
@@ -108,7 +135,10 @@ uint16_t Service::start() {
   eo.username = cfg_.ari_username;
   eo.password = cfg_.ari_password;
   events_ = std::make_unique<ari::EventStream>(io_.get_executor(), eo);
-  events_->on_event = [this](const ari::Event& e) { calls_->on_ari_event(e); };
+  events_->on_event = [this](const ari::Event& e) {
+    calls_->on_ari_event(e);
+    voice_->on_ari_event(e);
+  };
   events_->on_connection = [this](bool up) {
     if (up) {
       log::info("ARI events socket connected to {} (app {})", cfg_.ari_url, cfg_.ari_app);
@@ -116,6 +146,7 @@ uint16_t Service::start() {
       log::warn("ARI events socket to {} is down; retrying", cfg_.ari_url);
     }
     calls_->on_ari_connection(up);
+    if (up) probe_media_support();
   };
   events_->start();
 
@@ -130,6 +161,68 @@ uint16_t Service::start() {
   log::info("asterisk-api {} listening on http://{}:{} (auth {})", AA_VERSION, cfg_.api_host, port_,
             cfg_.api_key.empty() ? "off" : "on");
   return port_;
+}
+
+void Service::start_speech() {
+  auto tts = speech::make_tts_engine(cfg_.speech, io_.get_executor(), *pool_);
+  if (!tts) throw std::runtime_error(tts.error().message);
+  tts_ = *tts;
+  auto asr = speech::make_asr_engine(cfg_.speech, io_.get_executor(), *pool_);
+  if (!asr) throw std::runtime_error(asr.error().message);
+  asr_ = *asr;
+  log::info("speech: TTS {}, ASR {}", tts_ ? speech::resolved_tts_engine(cfg_.speech) : "none",
+            asr_ ? speech::resolved_asr_engine(cfg_.speech) : "none");
+
+  voice::VoiceOptions vo;
+  vo.media.app = cfg_.ari_app;
+  vo.media.asterisk = *parse_url(cfg_.ari_url);
+  vo.auto_start = cfg_.asr_auto_start == "all"   ? voice::AutoStart::all
+                  : cfg_.asr_auto_start == "off" ? voice::AutoStart::off
+                                                 : voice::AutoStart::inbound;
+  vo.default_voice = cfg_.speech.tts_default_voice;
+  vo.default_language = cfg_.speech.tts_default_language;
+  vo.asr_language = cfg_.speech.asr_language;
+  voice_ = std::make_unique<voice::VoiceManager>(io_.get_executor(), *ari_, *calls_, tts_.get(),
+                                                 asr_.get(), vo);
+  voice_->set_audio_frames_wanted([hub = hub_.get()] { return hub->audio_clients() > 0; });
+  voice_->set_transcription_latency_observer(
+      [m = metrics_.get()](std::chrono::microseconds us) { m->observe_transcription(us); });
+  voice_->set_speak_start_observer(
+      [m = metrics_.get()](std::chrono::microseconds us) { m->observe_speak_start(us); });
+  calls_->set_internal_channel_filter(
+      [v = voice_.get()](const ari::Channel& ch) { return v->owns_channel(ch.id); });
+  // After the sinks: /events and webhooks see call.ready before the capture it starts.
+  calls_->subscribe(*voice_);
+
+  // The allowlist file is re-read when it changes (every 5 s, as the original).
+  auto poll = [](asio::any_io_executor ex, calls::AllowlistFile* file,
+                 std::weak_ptr<bool> alive) -> awaitable<void> {
+    asio::steady_timer t(ex);
+    for (;;) {
+      t.expires_after(std::chrono::seconds(5));
+      boost::system::error_code ec;
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (alive.expired()) co_return;
+      if (file->poll()) log::info("allowlist reloaded from {}", file->path());
+    }
+  };
+  if (!cfg_.allowlist_file.empty())
+    spawn(io_.get_executor(), poll(io_.get_executor(), allowlist_.get(), alive_), "allowlist poll");
+}
+
+void Service::probe_media_support() {
+  // Once per (re)connection: voice routes answer 501 naming the requirement
+  // when this Asterisk has no chan_websocket.
+  auto task = [](ari::RestClient* ari, voice::VoiceManager* v,
+                 std::weak_ptr<bool> alive) -> awaitable<void> {
+    auto info = co_await ari->asterisk_info();
+    if (alive.expired() || !info.ok()) co_return;
+    std::string why;
+    const bool ok = media::cws::supports_chan_websocket(info->version, &why);
+    if (!ok) log::warn("{}: speak and audio capture answer 501", why);
+    v->set_media_support(ok, why);
+  };
+  spawn(io_.get_executor(), task(ari_.get(), voice_.get(), alive_), "probe media support");
 }
 
 std::string Service::metrics_text() const {
@@ -149,6 +242,20 @@ std::string Service::metrics_text() const {
   g.webhook_failed = ws.failed;
   g.webhook_dropped = ws.dropped;
   g.webhook_queued = ws.queued;
+  const auto vs = voice_->stats();
+  g.speaks = vs.speaks;
+  g.speak_errors = vs.speak_errors;
+  g.speaks_interrupted = vs.interrupted;
+  g.media_sessions = vs.sessions_active;
+  g.captures_active = vs.captures_active;
+  g.captures_started = vs.captures_started;
+  g.asr_sessions = vs.asr_sessions;
+  g.transcriptions = vs.transcriptions;
+  g.media_frames_in = vs.frames_in;
+  g.media_bytes_out = vs.bytes_out;
+  g.media_xoff = vs.xoff;
+  g.blocked_inbound = calls_->blocked_inbound();
+  g.blocked_outbound = calls_->blocked_outbound();
   return metrics_->render(g, metrics::read_process_stats());
 }
 

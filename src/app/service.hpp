@@ -9,13 +9,24 @@
 #include "app/config.hpp"
 #include "common/asio.hpp"
 
+namespace aa {
+class WorkerPool;
+}
+namespace aa::speech {
+class TtsEngine;
+class AsrEngine;
+}  // namespace aa::speech
+namespace aa::voice {
+class VoiceManager;
+}
 namespace aa::ari {
 class RestClient;
 class EventStream;
 }  // namespace aa::ari
 namespace aa::calls {
 class CallManager;
-}
+class AllowlistFile;
+}  // namespace aa::calls
 namespace aa::media {
 class MediaStore;
 }
@@ -64,6 +75,7 @@ class Service {
   ari::EventStream& events() { return *events_; }
   net::HttpServer& server() { return *server_; }
   http::Api& api() { return *api_; }
+  voice::VoiceManager& voice() { return *voice_; }
   /// The `GET /metrics` text as it would be scraped now.
   std::string metrics_text() const;
 
@@ -83,6 +95,15 @@ class Service {
   std::unique_ptr<sinks::FanOut> fan_out_;
   std::unique_ptr<calls::CallManager> calls_;
   std::unique_ptr<http::Api> api_;
+  // Voice: speech engines on a worker pool, the allowlist, the media sessions.
+  std::unique_ptr<WorkerPool> pool_;
+  std::shared_ptr<speech::TtsEngine> tts_;
+  std::shared_ptr<speech::AsrEngine> asr_;
+  std::unique_ptr<calls::AllowlistFile> allowlist_;
+  std::unique_ptr<voice::VoiceManager> voice_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  void start_speech();
+  void probe_media_support();
 };
 
 }  // namespace aa::app

@@ -2,6 +2,7 @@
 // causes, DTMF, and the playback/recording events of our operations.
 #include <algorithm>
 
+#include "calls/allowlist.hpp"
 #include "calls/call_manager_impl.hpp"
 #include "common/log.hpp"
 #include "common/util.hpp"
@@ -131,7 +132,30 @@ void CallManager::Impl::on_stasis_start(const ari::Event& e) {
     take_untracked(ch, e.args);
     return;
   }
-  // A new inbound call from the dialplan.
+  // A new inbound call from the dialplan, unless the allowlist refuses the caller.
+  if (allowlist) {
+    std::vector<std::string> args = e.args;
+    CallerId caller{ch.caller.name, ch.caller.number};
+    if (args.size() >= 3 && args[0] == "inbound" && !args[2].empty()) {
+      CallerId given = parse_caller_id(args[2]);
+      if (!given.number.empty()) caller.number = given.number;
+    }
+    auto d = allowlist->check_inbound(caller.number);
+    if (!d.allowed) {
+      ++blocked_inbound;
+      log::warn("inbound call on channel {} from '{}' blocked by the allowlist: hung up", ch.id,
+                caller.number);
+      spawn(ex, hangup_task(ch.id, alive, "rejected"), "hang up a blocked caller");
+      auto ev = make_event(EventKind::call_blocked, nullptr);
+      calls::VoiceEvent v;
+      v.number = caller.number;
+      v.reason = "not in the inbound allowlist";
+      v.channel_id = ch.id;
+      ev.voice = std::make_shared<const calls::VoiceEvent>(std::move(v));
+      emit(std::move(ev));
+      return;
+    }
+  }
   auto c = track_in_stasis(ch, e.args, {});
   log::info("inbound call {} on channel {} from '{}' <{}> to '{}'", c->rec->id, ch.id,
             c->rec->caller_name, c->rec->caller_number, c->rec->callee_number);
@@ -174,6 +198,12 @@ std::shared_ptr<CallManager::Impl::Call> CallManager::Impl::track_in_stasis(
 void CallManager::Impl::announce(const std::shared_ptr<Call>& c) {
   emit(make_event(EventKind::call_created, c.get()));
   if (c->rec->direction == Direction::outbound) {
+    emit(make_event(EventKind::call_ready, c.get()));
+    return;
+  }
+  emit(make_event(EventKind::call_inbound, c.get()));
+  if (c->answered) {
+    // Already up (adopted, or answered in the dialplan): media can start now.
     emit(make_event(EventKind::call_ready, c.get()));
     return;
   }

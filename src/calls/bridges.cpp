@@ -16,6 +16,15 @@ void CallManager::Impl::on_bridge_membership(const ari::Event& e) {
   if (!e.channel) return;
   auto c = by_channel(e.channel->id);
   if (!c) return;
+  if (e.bridge->id.starts_with(kVoiceBridgePrefix)) {
+    // The voice module's private bridge: the call is not "bridged" in it.
+    if (entered) {
+      c->voice_bridge = e.bridge->id;
+    } else if (c->voice_bridge == e.bridge->id) {
+      c->voice_bridge.clear();
+    }
+    return;
+  }
   if (entered) {
     c->rec->bridge_id = e.bridge->id;
   } else if (c->rec->bridge_id == e.bridge->id) {

@@ -2,7 +2,9 @@
 // call and the ended-call store; the public queries, originate and hangup.
 #include <algorithm>
 
+#include "calls/allowlist.hpp"
 #include "calls/call_manager_impl.hpp"
+#include "common/json.hpp"
 #include "common/log.hpp"
 #include "common/util.hpp"
 #include "media/media_store.hpp"
@@ -241,6 +243,11 @@ void CallManager::Impl::mark_answered(Call& c) {
   c.answered = true;
   c.rec->answered_at_ms = now_epoch_ms();
   update_state(c);
+  emit(make_event(EventKind::call_answered, &c));
+  // An inbound call can take media operations once answered (an outbound leg
+  // is ready at its StasisStart, which Asterisk sends only once it answered).
+  if (c.rec->direction == Direction::inbound && c.in_stasis)
+    emit(make_event(EventKind::call_ready, &c));
 }
 
 void CallManager::Impl::end_call(const std::shared_ptr<Call>& cp, std::string cause) {
@@ -346,9 +353,9 @@ void CallManager::Impl::spawn_hangup(const std::shared_ptr<Call>& c) {
   c->hangup_requested = true;
   spawn(ex, hangup_task(c->rec->channel_id, alive), "hang up a call");
 }
-awaitable<void> CallManager::Impl::hangup_task(std::string channel_id,
-                                               std::weak_ptr<bool> alive_w) {
-  auto r = co_await ari.hangup(channel_id, "normal");
+awaitable<void> CallManager::Impl::hangup_task(std::string channel_id, std::weak_ptr<bool> alive_w,
+                                               std::string reason) {
+  auto r = co_await ari.hangup(channel_id, reason);
   if (alive_w.expired()) co_return;
   if (!r.ok() && !(r.error.kind == ari::AriError::Kind::http && r.error.status == 404))
     log::warn("hanging up channel {} failed: {} {}", channel_id, r.error.status, r.error.message);
@@ -445,6 +452,26 @@ Status CallManager::set_speaking(std::string_view call_id, bool speaking) {
   return ok_status();
 }
 
+bool CallManager::media_ready(std::string_view call_id) const {
+  auto it = impl_->calls.find(std::string(call_id));
+  if (it == impl_->calls.end()) return false;
+  const auto& c = *it->second;
+  return c.answered && c.in_stasis && !c.hangup_seen && !is_final(c.rec->state);
+}
+
+std::string CallManager::bridge_of(std::string_view call_id) const {
+  auto it = impl_->calls.find(std::string(call_id));
+  return it == impl_->calls.end() ? std::string() : it->second->rec->bridge_id;
+}
+
+Status CallManager::set_audio_capture(std::string_view call_id,
+                                      std::optional<AudioCapture> capture) {
+  auto it = impl_->calls.find(std::string(call_id));
+  if (it == impl_->calls.end()) return Error(ErrorCode::call_not_found, "Call not found");
+  it->second->rec->audio_capture = std::move(capture);
+  return ok_status();
+}
+
 CallManager::UntrackedStats CallManager::untracked_stats() const {
   return impl_->untracked;
 }
@@ -476,8 +503,39 @@ Outcome<CallRecord> CallManager::get_call(std::string_view id) const {
   return Error(ErrorCode::call_not_found, "Call not found");
 }
 
+void CallManager::set_allowlist(const Allowlist* allowlist) {
+  impl_->allowlist = allowlist;
+}
+uint64_t CallManager::blocked_inbound() const {
+  return impl_->blocked_inbound;
+}
+uint64_t CallManager::blocked_outbound() const {
+  return impl_->blocked_outbound;
+}
+
 awaitable<Outcome<CallRecord>> CallManager::originate(OriginateRequest req) {
   auto& im = *impl_;
+  if (im.allowlist) {
+    // Checked before anything reaches Asterisk (transfers originate through here too).
+    auto d = im.allowlist->check_outbound(req.endpoint);
+    if (!d.allowed) {
+      ++im.blocked_outbound;
+      log::warn("outbound call to {} blocked by the allowlist (number '{}')", req.endpoint,
+                d.number);
+      Error e(ErrorCode::allowlist_blocked, "Outbound call blocked by allowlist");
+      auto str = [](std::string_view v) {
+        json::Writer w;
+        w.string(v);
+        return w.str();
+      };
+      e.extra.emplace_back("endpoint", str(req.endpoint));
+      e.extra.emplace_back("extractedNumber",
+                           str(d.number.empty() ? "(could not extract)" : d.number));
+      e.extra.emplace_back("hint", str("Add the destination number to the allowlist file's "
+                                       "outbound array (ALLOWLIST_FILE)"));
+      co_return e;
+    }
+  }
   if (auto s = im.require_ari(); !s) co_return s.error();
   // For technologies Asterisk lists as endpoints, check the endpoint exists
   // (for TECH/number@trunk, the trunk): Asterisk would only say "Allocation failed".

@@ -35,6 +35,9 @@ inline constexpr std::string_view kCallIdVariable = "AA_CALL_ID";
 /// Channels whose id starts with this are the service's own media channels
 /// (voice module): never calls, never adopted.
 inline constexpr std::string_view kInternalChannelPrefix = "aa-media-";
+/// Bridges whose id starts with this are the voice module's private bridges
+/// (call + its media channel): never a call's `bridgeId`, never `bridged`.
+inline constexpr std::string_view kVoiceBridgePrefix = "aa-voice-";
 
 struct CallManagerOptions {
   std::string app = "openclaw-voice";  // Stasis application
@@ -118,6 +121,8 @@ struct BridgeDetail {
   std::optional<BridgeRecord> tracked;
 };
 
+class Allowlist;
+
 class CallManager {
  public:
   CallManager(asio::any_io_executor ex, ari::AriApi& ari, EventSink& sink, media::MediaStore& media,
@@ -156,6 +161,14 @@ class CallManager {
   /// while nothing more telling happens (see CallState). Emits call.state_changed
   /// when the state changes. Errors: call_not_found, wrong_state (ended).
   Status set_speaking(std::string_view call_id, bool speaking);
+  /// The call can take media operations now: active, answered and in Stasis.
+  bool media_ready(std::string_view call_id) const;
+  /// The bridge the call is in ("" none); the voice module's private bridge
+  /// never counts.
+  std::string bridge_of(std::string_view call_id) const;
+  /// The capture the call record shows as `audioCapture` (nullopt: none runs).
+  /// Errors: call_not_found.
+  Status set_audio_capture(std::string_view call_id, std::optional<AudioCapture> capture);
 
   /// Channels found in our app but not tracked, since start: adopted as calls,
   /// or hung up (policy `hangup`, or an orphaned internal channel).
@@ -164,6 +177,14 @@ class CallManager {
     uint64_t hung_up = 0;
   };
   UntrackedStats untracked_stats() const;
+  /// Numbers checked before an originate or transfer (403 allowlist_blocked
+  /// with endpoint/extractedNumber/hint) and at an inbound StasisStart (hung up
+  /// at once, call.blocked). Null: everyone allowed. Must outlive the manager.
+  void set_allowlist(const Allowlist* allowlist);
+  /// Inbound calls the allowlist refused, since start.
+  uint64_t blocked_inbound() const;
+  /// Originates and transfers the allowlist refused, since start.
+  uint64_t blocked_outbound() const;
 
   // ---- queries ----
   std::vector<CallRecord> active_calls() const;

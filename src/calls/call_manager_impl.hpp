@@ -81,6 +81,7 @@ struct CallManager::Impl {
     bool answered = false;
     bool ringing = false;
     bool speaking = false;                          // set_speaking (voice module)
+    std::string voice_bridge;                       // the voice module's private bridge
     bool hangup_requested = false;                  // by us
     bool hangup_seen = false;                       // any ChannelHangupRequest: ending
     bool asterisk_shutdown = false;                 // soft ChannelHangupRequest cause 4
@@ -141,6 +142,8 @@ struct CallManager::Impl {
 
   std::function<bool(const ari::Channel&)> internal_filter;
   UntrackedStats untracked;
+  const Allowlist* allowlist = nullptr;
+  uint64_t blocked_inbound = 0, blocked_outbound = 0;
   std::unordered_set<std::string> adopting;                 // channel ids being adopted
   std::unordered_set<std::string> vanished_while_adopting;  // ended before adoption finished
   std::unordered_map<std::string, std::vector<std::shared_ptr<TransferLink>>> transfer_links;
@@ -186,7 +189,8 @@ struct CallManager::Impl {
   void spawn_hangup(const std::shared_ptr<Call>& c);
   void spawn_destroy_bridge(std::string bridge_id);
   void spawn_set_call_id(std::string channel_id, std::string call_id);
-  awaitable<void> hangup_task(std::string channel_id, std::weak_ptr<bool> alive_w);
+  awaitable<void> hangup_task(std::string channel_id, std::weak_ptr<bool> alive_w,
+                              std::string reason = "normal");
   static awaitable<void> nothing() { co_return; }
   awaitable<void> destroy_bridge_task(std::string bridge_id, std::weak_ptr<bool> alive_w);
   awaitable<void> set_call_id_task(std::string channel_id, std::string call_id,

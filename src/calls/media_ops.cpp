@@ -152,8 +152,10 @@ awaitable<Outcome<RecordResult>> CallManager::record(std::string call_id, Record
   p.beep = req.beep;
   p.if_exists = "fail";
   // Asterisk fails a channel recording while the channel is in a bridge: record the bridge.
-  std::string target = call->rec->bridge_id.empty() ? call->rec->channel_id : call->rec->bridge_id;
-  bool bridged = !call->rec->bridge_id.empty();
+  // (The voice module's private bridge counts too: the caller is in it.)
+  std::string bridge = call->rec->bridge_id.empty() ? call->voice_bridge : call->rec->bridge_id;
+  std::string target = bridge.empty() ? call->rec->channel_id : bridge;
+  bool bridged = !bridge.empty();
   ari::Result<ari::LiveRecording> r;
   if (bridged) {
     r = co_await im.ari.record_bridge(target, p);

@@ -137,6 +137,7 @@ struct VoiceEvent {
   uint32_t sample_rate = 16000;
   // blocked
   std::string number;
+  std::string channel_id;
 };
 
 /// Something that happened, as the domain tells it. Sinks (WebSocket fan-out,

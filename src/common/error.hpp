@@ -25,6 +25,7 @@ enum class ErrorCode {
   recording_exists,        // 409
   payload_too_large,       // 413
   unsupported_media_type,  // 415
+  allowlist_blocked,       // 403: the allowlist refuses the number
   playback_failed,         // 422: an item of a waited-for playback failed
   recording_failed,        // 422: Asterisk reported RecordingFailed at once
   ari_error,               // 502
@@ -63,7 +64,7 @@ struct Error {
 template <typename T>
 class Outcome {
  public:
-  Outcome(T v) : value_(std::move(v)) {}  // NOLINT: implicit on purpose
+  Outcome(T v) : value_(std::move(v)) {}      // NOLINT: implicit on purpose
   Outcome(Error e) : error_(std::move(e)) {}  // NOLINT
   bool ok() const { return value_.has_value(); }
   explicit operator bool() const { return ok(); }
@@ -82,6 +83,8 @@ class Outcome {
 
 struct Done {};
 using Status = Outcome<Done>;
-inline Status ok_status() { return Status(Done{}); }
+inline Status ok_status() {
+  return Status(Done{});
+}
 
 }  // namespace aa

@@ -12,6 +12,7 @@
 #include "http/errors.hpp"
 #include "http/openapi.hpp"
 #include "http/validation.hpp"
+#include "http/voice_handlers.hpp"
 #include "media/media_store.hpp"
 #include "sinks/event_hub.hpp"
 
@@ -242,6 +243,26 @@ struct Api::Handlers {
         .field("state", res->started ? "recording" : "queued")
         .end_object();
     co_return json_response(201, w);
+  }
+
+  // ---- voice (http/voice_handlers.cpp) ----
+  static awaitable<net::Response> speak(Api& api, Req& req, const P& p) {
+    co_return co_await handle_speak(api.opts_.voice, req, p["id"]);
+  }
+  static awaitable<net::Response> speak_stop(Api& api, Req& req, const P& p) {
+    co_return co_await handle_speak_stop(api.opts_.voice, req, p["id"]);
+  }
+  static awaitable<net::Response> audio_start(Api& api, Req& req, const P& p) {
+    co_return co_await handle_audio_start(api.opts_.voice, req, p["id"]);
+  }
+  static awaitable<net::Response> audio_stop(Api& api, Req& req, const P& p) {
+    co_return co_await handle_audio_stop(api.opts_.voice, req, p["id"]);
+  }
+  static awaitable<net::Response> allowlist(Api& api, Req&, const P&) {
+    co_return allowlist_body(api.opts_.allowlist, "");
+  }
+  static awaitable<net::Response> allowlist_reload(Api& api, Req&, const P&) {
+    co_return handle_allowlist_reload(api.opts_.allowlist);
   }
 
   static awaitable<net::Response> dtmf(Api& api, Req& req, const P& p) {
@@ -492,6 +513,16 @@ void Api::build_routes() {
   r.add("POST", "/calls/:id/record", "Start recording", bind(&H::record));
   r.add("POST", "/calls/:id/dtmf", "Send DTMF tones", bind(&H::dtmf));
   r.add("POST", "/calls/:id/transfer", "Transfer call to another endpoint", bind(&H::transfer));
+  r.add("POST", "/calls/:id/speak",
+        "Speak text to the caller (TTS); answers once heard, or 202 with wait:false",
+        bind(&H::speak));
+  r.add("POST", "/calls/:id/speak/stop", "Barge-in: stop speaking and flush queued speech",
+        bind(&H::speak_stop));
+  r.add("POST", "/calls/:id/audio/start",
+        "Start audio capture (caller audio, transcription); idempotent", bind(&H::audio_start));
+  r.add("POST", "/calls/:id/audio/stop", "Stop audio capture", bind(&H::audio_stop));
+  r.add("GET", "/allowlist", "Inbound and outbound allowlists", bind(&H::allowlist));
+  r.add("POST", "/allowlist/reload", "Re-read the allowlist file", bind(&H::allowlist_reload));
   r.add("POST", "/bridges", "Create a mixing bridge", bind(&H::create_bridge));
   r.add("GET", "/bridges", "List all bridges", bind(&H::list_bridges));
   r.add("GET", "/bridges/:id", "Get bridge details", bind(&H::get_bridge));
@@ -559,7 +590,10 @@ std::optional<net::Response> Api::check_websocket(const net::Request& req) const
 
 void Api::open_websocket(std::shared_ptr<net::WsConnection> conn, const net::Request& req) {
   log::info("events: client connected from {}", req.remote);
-  hub_.add_client(std::move(conn));
+  sinks::EventHub::ClientOptions o;
+  const auto audio = req.param("audio");
+  o.audio_frames = audio && (*audio == "1" || *audio == "true");
+  hub_.add_client(std::move(conn), o);
 }
 
 void Api::request_done(const net::Request& req, const net::Response& res,

@@ -17,6 +17,10 @@
 
 namespace aa::calls {
 class CallManager;
+class AllowlistFile;
+}  // namespace aa::calls
+namespace aa::voice {
+class VoiceManager;
 }
 namespace aa::media {
 class MediaStore;
@@ -44,6 +48,10 @@ struct ApiOptions {
   /// Told of every answered request (after the access log), e.g. for metrics.
   std::function<void(const net::Request&, const net::Response&, std::chrono::microseconds)>
       on_request_done;
+  /// Speak, barge-in and audio capture (null: those routes answer 501).
+  voice::VoiceManager* voice = nullptr;
+  /// GET /allowlist, POST /allowlist/reload (null: open mode, reload 404).
+  calls::AllowlistFile* allowlist = nullptr;
 };
 
 class Api {

@@ -30,6 +30,8 @@ int http_status(ErrorCode c) {
       return 413;
     case ErrorCode::unsupported_media_type:
       return 415;
+    case ErrorCode::allowlist_blocked:
+      return 403;
     case ErrorCode::playback_failed:
     case ErrorCode::recording_failed:
       return 422;

@@ -299,4 +299,30 @@ std::optional<Command> parse_command(std::string_view text, Form expected) {
   return c;
 }
 
+bool supports_chan_websocket(std::string_view version, std::string* why) {
+  std::string_view v = version;
+  if (v.starts_with("certified-")) v.remove_prefix(10);
+  auto number = [&v](int& out) {
+    size_t n = 0;
+    out = 0;
+    while (n < v.size() && n < 6 && v[n] >= '0' && v[n] <= '9') out = out * 10 + (v[n++] - '0');
+    v.remove_prefix(n);
+    return n > 0;
+  };
+  int major = 0, minor = 0;
+  if (!number(major)) return true;  // GIT-master-…, SVN-…: a development build
+  if (!v.empty() && v.front() == '.') {
+    v.remove_prefix(1);
+    number(minor);
+  }
+  bool ok = major >= 23 || (major == 22 && minor >= 6) || (major == 21 && minor >= 11) ||
+            (major == 20 && minor >= 16);
+  if (!ok && why)
+    *why =
+        "Voice needs ARI ExternalMedia over chan_websocket: Asterisk 22.6, 21.11, 20.16 or "
+        "later (this one is " +
+        std::string(version) + ")";
+  return ok;
+}
+
 }  // namespace aa::media::cws

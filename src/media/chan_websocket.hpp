@@ -115,4 +115,12 @@ std::string format_command(CommandType t, Form form, std::string_view correlatio
 /// broken JSON or, in JSON form, an object without "command".
 std::optional<Command> parse_command(std::string_view text, Form expected);
 
+/// Whether an Asterisk of this version (`/asterisk/info` system.version, e.g.
+/// "22.11.0", "certified-20.7-cert5", "GIT-master-1a2b3c") has ARI
+/// ExternalMedia over chan_websocket: 22.6, 21.11, 20.16 and every 23+ (the
+/// releases that added it, per the ChangeLogs). A version we cannot read is
+/// assumed to have it (a development build); the ExternalMedia request then
+/// says. When false, `why` names the requirement.
+bool supports_chan_websocket(std::string_view version, std::string* why = nullptr);
+
 }  // namespace aa::media::cws

@@ -158,6 +158,13 @@ void ServiceMetrics::observe_ari(std::string_view operation, int status,
   ++it->second.by_outcome[status_class(status)];
 }
 
+void ServiceMetrics::observe_speak_start(std::chrono::microseconds elapsed) {
+  speak_start_.observe(seconds(elapsed));
+}
+void ServiceMetrics::observe_transcription(std::chrono::microseconds elapsed) {
+  transcription_.observe(seconds(elapsed));
+}
+
 void ServiceMetrics::publish(const calls::DomainEvent& e) {
   if (!e.call) return;
   const std::string direction(calls::to_string(e.call->direction));
@@ -214,6 +221,43 @@ std::string ServiceMetrics::render(const Gauges& g, const ProcessStats& p) const
               static_cast<double>(g.untracked_adopted))
       .sample("asterisk_api_untracked_channels_total", {{"action", "hung_up"}},
               static_cast<double>(g.untracked_hung_up));
+
+  // ---- voice ----
+  auto counter = [&w](const char* name, const char* help, uint64_t v) {
+    w.family(name, "counter", help).sample(name, static_cast<double>(v));
+  };
+  auto gauge = [&w](const char* name, const char* help, size_t v) {
+    w.family(name, "gauge", help).sample(name, static_cast<double>(v));
+  };
+  counter("asterisk_api_speak_total", "Speak requests accepted (TTS started).", g.speaks);
+  counter("asterisk_api_speak_errors_total", "Speak requests that failed (TTS or media).",
+          g.speak_errors);
+  counter("asterisk_api_speak_interrupted_total", "Utterances cut short (barge-in, interrupt).",
+          g.speaks_interrupted);
+  w.family("asterisk_api_speak_start_seconds", "histogram",
+           "From a speak request to its first audio frame sent to Asterisk.");
+  w.histogram("asterisk_api_speak_start_seconds", {}, speak_start_);
+  gauge("asterisk_api_media_sessions", "Media sessions (chan_websocket) open.", g.media_sessions);
+  gauge("asterisk_api_audio_captures", "Audio captures running.", g.captures_active);
+  counter("asterisk_api_audio_captures_total", "Audio captures started.", g.captures_started);
+  counter("asterisk_api_asr_sessions_total", "Speech recognition sessions opened.", g.asr_sessions);
+  counter("asterisk_api_transcriptions_total", "call.transcription events (partial and final).",
+          g.transcriptions);
+  w.family("asterisk_api_transcription_latency_seconds", "histogram",
+           "From the end of an utterance (its last sample in) to its final transcription.");
+  w.histogram("asterisk_api_transcription_latency_seconds", {}, transcription_);
+  counter("asterisk_api_media_frames_in_total", "Audio frames received from Asterisk (caller).",
+          g.media_frames_in);
+  counter("asterisk_api_media_bytes_out_total", "Audio bytes sent to Asterisk (speech).",
+          g.media_bytes_out);
+  counter("asterisk_api_media_xoff_total", "MEDIA_XOFF received (Asterisk's queue was full).",
+          g.media_xoff);
+  w.family("asterisk_api_allowlist_blocked_total", "counter",
+           "Calls the allowlist refused, by direction.")
+      .sample("asterisk_api_allowlist_blocked_total", {{"direction", "inbound"}},
+              static_cast<double>(g.blocked_inbound))
+      .sample("asterisk_api_allowlist_blocked_total", {{"direction", "outbound"}},
+              static_cast<double>(g.blocked_outbound));
 
   // ---- HTTP ----
   w.family("asterisk_api_http_requests_total", "counter",

@@ -30,6 +30,12 @@ struct Gauges {
   uint64_t webhook_failed = 0;
   uint64_t webhook_dropped = 0;
   size_t webhook_queued = 0;
+  // voice (VoiceManager::stats, CallManager::blocked_inbound)
+  uint64_t speaks = 0, speak_errors = 0, speaks_interrupted = 0;
+  size_t media_sessions = 0, captures_active = 0;
+  uint64_t captures_started = 0, asr_sessions = 0, transcriptions = 0;
+  uint64_t media_frames_in = 0, media_bytes_out = 0, media_xoff = 0;
+  uint64_t blocked_inbound = 0, blocked_outbound = 0;
 };
 
 /// The process's own figures from /proc (Linux); zero where unavailable.
@@ -53,6 +59,10 @@ class ServiceMetrics final : public calls::EventSink {
                     std::chrono::microseconds elapsed);
   /// One ARI REST operation finished (status 0: no answer).
   void observe_ari(std::string_view operation, int status, std::chrono::microseconds elapsed);
+  /// A speak request until its first audio frame went to Asterisk.
+  void observe_speak_start(std::chrono::microseconds elapsed);
+  /// The end of an utterance (its last sample in) until its final transcription.
+  void observe_transcription(std::chrono::microseconds elapsed);
   /// Domain events: calls started / ended by direction and outcome.
   void publish(const calls::DomainEvent& e) override;
 
@@ -85,6 +95,8 @@ class ServiceMetrics final : public calls::EventSink {
   std::map<std::string, AriSeries, std::less<>> ari_;
   std::map<std::string, uint64_t, std::less<>> calls_started_;  // by direction
   std::map<CallKey, uint64_t> calls_ended_;
+  Histogram speak_start_{latency_buckets()};
+  Histogram transcription_{latency_buckets()};
 };
 
 }  // namespace aa::metrics

@@ -11,6 +11,8 @@ namespace aa::sinks {
 struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
   SnapshotSource snapshot;
   std::vector<std::shared_ptr<net::WsConnection>> clients;
+  // Clients that asked for call.audio_frame (/events?audio=1): a subset of `clients`.
+  std::vector<const net::WsConnection*> audio_clients;
   uint64_t dropped = 0;
   uint64_t sent = 0;
   uint64_t published = 0;
@@ -18,11 +20,16 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
   // Envelopes waiting for the next delivery round (batched with an executor).
   std::optional<asio::steady_timer> round_timer;
   std::vector<std::string> pending;  // envelopes not yet handed to clients
+  std::vector<bool> pending_audio;   // which of them are call.audio_frame
   bool round_scheduled = false;
   std::chrono::steady_clock::duration last_round{};
 
   void remove(const net::WsConnection* c) {
     std::erase_if(clients, [c](const auto& p) { return p.get() == c; });
+    std::erase(audio_clients, c);
+  }
+  bool wants_audio(const net::WsConnection* c) const {
+    return std::find(audio_clients.begin(), audio_clients.end(), c) != audio_clients.end();
   }
 
   void count_drop(const net::WsConnection& c) {
@@ -42,15 +49,19 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
     return false;
   }
 
-  void deliver_to_all(const std::vector<std::string>& batch) {
+  /// `batch` to audio clients, `plain` (the batch without audio frames) to the others.
+  void deliver_to_all(const std::vector<std::string>& batch,
+                      const std::vector<std::string>& plain) {
     // Deliver to a copy: a failing send may run on_close and change the list.
     auto targets = clients;
     std::vector<const net::WsConnection*> gone;
     for (auto& c : targets) {
+      const auto& mine = wants_audio(c.get()) ? batch : plain;
+      if (mine.empty()) continue;
       if (!c->is_open()) {
         gone.push_back(c.get());
-      } else if (c->send_batch(batch)) {
-        sent += batch.size();
+      } else if (c->send_batch(mine)) {
+        sent += mine.size();
       } else {
         count_drop(*c);
         gone.push_back(c.get());
@@ -65,8 +76,17 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
     if (pending.empty()) return;
     const auto started = std::chrono::steady_clock::now();
     std::vector<std::string> batch;
+    std::vector<bool> audio;
     batch.swap(pending);
-    deliver_to_all(batch);
+    audio.swap(pending_audio);
+    if (std::find(audio.begin(), audio.end(), true) == audio.end()) {
+      deliver_to_all(batch, batch);
+    } else {
+      std::vector<std::string> plain;
+      for (size_t i = 0; i < batch.size(); ++i)
+        if (!audio[i]) plain.push_back(batch[i]);
+      deliver_to_all(batch, plain);
+    }
     last_round = std::chrono::steady_clock::now() - started;
   }
 
@@ -112,9 +132,12 @@ void EventHub::set_snapshot_source(SnapshotSource source) {
 
 void EventHub::publish(const calls::DomainEvent& e) {
   auto& st = *state_;
+  const bool audio = e.kind == calls::EventKind::call_audio_frame;
+  if (audio && st.audio_clients.empty()) return;  // never to everyone by default
   ++st.published;
   if (st.clients.empty()) return;
   st.pending.push_back(api::event_envelope(e));
+  st.pending_audio.push_back(audio);
   if (st.round_timer) {
     st.schedule_round();
   } else {
@@ -123,6 +146,10 @@ void EventHub::publish(const calls::DomainEvent& e) {
 }
 
 void EventHub::add_client(std::shared_ptr<net::WsConnection> conn) {
+  add_client(std::move(conn), ClientOptions{});
+}
+
+void EventHub::add_client(std::shared_ptr<net::WsConnection> conn, ClientOptions o) {
   if (!conn) return;
   auto& st = *state_;
   // Events published before this client came are in its snapshot: deliver
@@ -138,13 +165,19 @@ void EventHub::add_client(std::shared_ptr<net::WsConnection> conn) {
   std::vector<calls::CallRecord> calls;
   if (st.snapshot) calls = st.snapshot();
   if (!st.deliver(*conn, api::snapshot(calls))) return;
+  if (o.audio_frames) st.audio_clients.push_back(raw);
   st.clients.push_back(std::move(conn));
+}
+
+size_t EventHub::audio_clients() const {
+  return state_->audio_clients.size();
 }
 
 void EventHub::close_all(uint16_t code) {
   state_->run_round();  // what was published before the close goes out first
   auto targets = state_->clients;
   state_->clients.clear();
+  state_->audio_clients.clear();
   for (auto& c : targets) {
     c->on_close = nullptr;
     if (c->is_open()) c->close(code, code == 1001 ? "server shutting down" : "");

@@ -39,8 +39,16 @@ class EventHub final : public calls::EventSink {
   /// calls::EventSink: send the event's envelope to every client.
   void publish(const calls::DomainEvent& e) override;
 
+  struct ClientOptions {
+    /// Also send `call.audio_frame` (the caller's audio, ~10 events/s per
+    /// capture): only to clients that ask (`/events?audio=1`).
+    bool audio_frames = false;
+  };
   /// Take a freshly opened `/events` connection: snapshot now, events from now on.
   void add_client(std::shared_ptr<net::WsConnection> conn);
+  void add_client(std::shared_ptr<net::WsConnection> conn, ClientOptions o);
+  /// Clients that asked for audio frames.
+  size_t audio_clients() const;
 
   /// Close every client with `code` (1001 "going away" on shutdown).
   void close_all(uint16_t code = 1001);

@@ -69,7 +69,7 @@ TEST_F(Fixture, RingingThenAnsweredThenHangupFollowsTheTrace) {
   // The trace ends with our DELETE: hangup already replayed.
   EXPECT_EQ(sink.kinds(c.id),
             (std::vector<std::string>{"call.created", "call.state_changed:ringing",
-                                      "call.state_changed:answered", "call.ready",
+                                      "call.state_changed:answered", "call.answered", "call.ready",
                                       "call.state_changed:ended", "call.ended"}));
   auto rec = mgr->get_call(c.id);
   ASSERT_TRUE(rec.ok());
@@ -121,7 +121,8 @@ TEST_F(Fixture, InboundCallIsCreatedAnsweredAndEndsOnStasisEnd) {
   mgr->on_ari_event(chan_event("ChannelHangupRequest", "in-1", "Up", R"("cause":16)"));
   mgr->on_ari_event(chan_event("StasisEnd", "in-1", "Up"));
   EXPECT_EQ(sink.kinds(calls[0].id),
-            (std::vector<std::string>{"call.created", "call.state_changed:answered", "call.dtmf",
+            (std::vector<std::string>{"call.created", "call.inbound", "call.state_changed:answered",
+                                      "call.answered", "call.ready", "call.dtmf",
                                       "call.state_changed:ended", "call.ended"}));
   EXPECT_EQ(mgr->get_call(calls[0].id)->hangup_cause, "normal");
 }

@@ -176,7 +176,7 @@ TEST_F(Fixture, AnOutboundAnswerIsAnnouncedOnceWhateverSaysIt) {
   ari.channels = {listed_channel(c.channel_id, "Up", "openclaw-voice,dialed")};
   mgr->on_ari_connection(true);
   settle();
-  EXPECT_EQ(sink.kinds(c.id),
-            (std::vector<std::string>{"call.created", "call.state_changed:ringing",
-                                      "call.state_changed:answered", "call.ready"}));
+  EXPECT_EQ(sink.kinds(c.id), (std::vector<std::string>{
+                                  "call.created", "call.state_changed:ringing",
+                                  "call.state_changed:answered", "call.answered", "call.ready"}));
 }

@@ -363,7 +363,8 @@ TEST(ApiE2E, InboundCallAnswerDtmfHangupEventsAndWebhooks) {
     EXPECT_EQ(at, expected_order.size()) << joined;
     // Exactly, as the domain emits it today (the last state change is to "ended").
     EXPECT_EQ(joined,
-              "call.created call.state_changed call.dtmf call.dtmf call.state_changed call.ended ");
+              "call.created call.inbound call.state_changed call.answered call.ready call.dtmf "
+              "call.dtmf call.state_changed call.ended ");
     EXPECT_EQ(seq_types.back(), "call.ended") << joined;
 
     // Ended calls stay readable.
@@ -401,7 +402,10 @@ TEST(ApiE2E, InboundCallAnswerDtmfHangupEventsAndWebhooks) {
     for (const auto& n : names)
       if (at < want.size() && n == want[at]) ++at;
     EXPECT_EQ(at, want.size()) << wj;
-    EXPECT_EQ(wj, "call.inbound call.answered call.dtmf call.dtmf call.state_changed call.ended ");
+    // call.ready for an inbound call too, once answered (as the original sends it).
+    EXPECT_EQ(wj,
+              "call.inbound call.answered call.ready call.dtmf call.dtmf call.state_changed "
+              "call.ended ");
   });
 }
 

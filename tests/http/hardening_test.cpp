@@ -81,7 +81,7 @@ TEST(Utf8Hardening, BadByteFromAriStillGivesValidUtf8Everywhere) {
       (void)sim.engine().inbound(
           "Bob <555\xFF"
           "0111>",
-          "1001", {}, "");
+          "", "1001", {}, "", "");
     });
     const bool created = co_await test::until([&] {
       for (const auto& m : events->raw)
@@ -188,6 +188,11 @@ TEST(LimitsHardening, OverlongPathParameterIsA404WithoutAnAriRoundTrip) {
   s.run([&]() -> awaitable<void> {
     CO_ASSERT_TRUE(co_await s.ready());
     const std::string long_id(http::limits::kPathParam + 1, 'b');
+    // The connect-time ARI requests (reconcile) land first: wait until none arrive.
+    for (int last = -1; last != ari_requests;) {
+      last = ari_requests;
+      co_await sleep_for(std::chrono::milliseconds(100));
+    }
     const int before = ari_requests;
     const std::vector<std::string> targets = {"/bridges/" + long_id, "/recordings/" + long_id,
                                               "/recordings/" + long_id + "/file",

@@ -162,11 +162,15 @@ class Service {
   /// knew is forgotten, and a new CallManager/Api/events socket start. Call
   /// from a test body (no request of ours may be in flight).
   void restart_service() {
+    stop_service();
+    start_service();
+  }
+  /// The service "process" goes away (its events socket closes); start_service() brings it back.
+  void stop_service() {
     events->stop();
     retired_events_.push_back(std::move(events));  // its coroutine may still unwind
     api.reset();
     manager.reset();
-    start_service();
   }
 
   ~Service() {

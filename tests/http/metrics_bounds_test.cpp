@@ -47,6 +47,10 @@ TEST(MetricsBounds, AThousandInventedMethodsAddNoSeries) {
     EXPECT_EQ(w2.status, 401);
     auto w3 = co_await client.request("INVENTED", "/nothing", {}, {}, key);
     EXPECT_EQ(w3.status, 404);
+    // The start-up ARI requests (reconcile, the media support probe) add their
+    // operation series once: let them land before counting.
+    co_await test::until([&] { return svc.calls().ari_connected(); });
+    co_await sleep_for(std::chrono::milliseconds(300));
     const size_t before = series_count(svc.metrics_text());
     const size_t bytes_before = svc.metrics_text().size();
     for (int i = 0; i < 1000; ++i) {

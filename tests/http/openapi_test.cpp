@@ -298,7 +298,7 @@ TEST(OpenApi, DocumentParsesAndEveryRefResolves) {
       }
     }
   }
-  EXPECT_EQ(ids.size(), 27u);
+  EXPECT_EQ(ids.size(), 33u);
 }
 
 TEST(OpenApi, EveryRouteIsDocumentedAndNothingElse) {
@@ -370,7 +370,7 @@ TEST(OpenApi, SecurityMatchesAuthentication) {
       probes.push_back(std::move(pr));
     }
   }
-  EXPECT_EQ(probes.size(), 27u);
+  EXPECT_EQ(probes.size(), 33u);
   Checker check{doc, {}};
   s.run([&]() -> awaitable<void> {
     for (const auto& pr : probes) {
@@ -410,7 +410,11 @@ TEST(OpenApi, ErrorCodesAndStatusesAgreeWithTheErrorsTable) {
     ASSERT_TRUE(parsed);
     const auto problems = js.validate(*at(doc, {"components", "schemas", "Error"}), *parsed);
     EXPECT_TRUE(problems.empty()) << name << joined(problems);
-    size_t declared = 0;
+    // Some codes belong to some operations only (TTS_FAILED is a 502 of speak,
+    // ARI_ERROR a 502 of every call operation): at least one operation that
+    // declares the status must accept the body.
+    size_t declared = 0, accepted = 0;
+    std::string refusals;
     for (const auto& p : json::find(doc, "paths")->GetObject())
       for (const auto& m : p.value.GetObject()) {
         if (!is_method(json::as_view(m.name))) continue;
@@ -418,11 +422,17 @@ TEST(OpenApi, ErrorCodesAndStatusesAgreeWithTheErrorsTable) {
         ++declared;
         const auto pr = check_response(doc, json::as_view(m.name), json::as_view(p.name),
                                        res.status, res.content_type, res.body);
-        EXPECT_TRUE(pr.empty()) << name << " as " << res.status << " of " << json::as_view(m.name)
-                                << " " << json::as_view(p.name) << joined(pr);
+        if (pr.empty()) {
+          ++accepted;
+        } else if (refusals.size() < 2000) {
+          refusals += std::string(json::as_view(m.name)) + " " +
+                      std::string(json::as_view(p.name)) + joined(pr) + "\n";
+        }
       }
     if (code != ErrorCode::method_not_allowed) {
       EXPECT_GT(declared, 0u) << name;
+      EXPECT_GT(accepted, 0u) << name << " as " << res.status << " is accepted by no operation:\n"
+                              << refusals;
     }
   }
   // The HTTP layer's own errors.

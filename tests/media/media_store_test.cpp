@@ -147,6 +147,9 @@ TEST(MediaStore, APutOverTheByteCapIsRefused) {
 
 TEST(MediaStore, HoldsTheAudioOnDiskNotInMemory) {
   media::MediaStore store;
+  // One put first: what the first use allocates once (the logger's buffers,
+  // the directory) is not per file.
+  ASSERT_TRUE(store.put(std::string(16, 'w'), "warm-up", "wav16", seconds(60)));
   // glibc's count of bytes in use; ASan replaces malloc and reports 0 here, which
   // passes trivially there — the Release run is the one that measures.
   const size_t before = mallinfo2().uordblks;
@@ -155,8 +158,8 @@ TEST(MediaStore, HoldsTheAudioOnDiskNotInMemory) {
     ASSERT_TRUE(store.put(*bytes, "file" + std::to_string(i), "wav16", seconds(60)));
   }
   const size_t after = mallinfo2().uordblks;
-  EXPECT_EQ(store.bytes(), 8u * 1024 * 1024);
-  EXPECT_EQ(files_in(store.directory()), 8u);
+  EXPECT_EQ(store.bytes(), 8u * 1024 * 1024 + 16);
+  EXPECT_EQ(files_in(store.directory()), 9u);
   EXPECT_LT(after - std::min(after, before), 64u * 1024)
       << "the store kept " << after - before << " bytes in memory for 8 MiB stored";
 }
