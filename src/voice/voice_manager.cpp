@@ -30,6 +30,11 @@ struct VoiceManager::Impl : std::enable_shared_from_this<VoiceManager::Impl> {
     bool finished = false;
     bool in_session = false;  // handed to the media session
     Clock::time_point requested = Clock::now();
+    // Silence trimming (see push_trimmed): TTS engines pad each utterance with
+    // silence; the caller should hear speech at once and the answer should say
+    // how long the speech lasted.
+    bool sound_seen = false;
+    std::vector<int16_t> silent_tail;
     std::shared_ptr<Wake> done;
   };
 
@@ -210,6 +215,41 @@ struct VoiceManager::Impl : std::enable_shared_from_this<VoiceManager::Impl> {
     }
   }
 
+  /// Push TTS audio without its leading and trailing silence: samples before
+  /// the first one louder than kSilence (but 10 ms) are dropped; a quiet
+  /// stretch is held back until more sound follows it (a pause between
+  /// sentences) and dropped at the end. A linear scan, ~µs per 100 ms chunk.
+  static void push_trimmed(SpeakJob& j, std::span<const int16_t> pcm) {
+    constexpr int kSilence = 100;  // about -50 dBFS
+    auto loud = [](int16_t s) { return s >= kSilence || s <= -kSilence; };
+    size_t from = 0;
+    if (!j.sound_seen) {
+      size_t first = 0;
+      while (first < pcm.size() && !loud(pcm[first])) ++first;
+      if (first == pcm.size()) return;
+      j.sound_seen = true;
+      from = first > 160 ? first - 160 : 0;
+    }
+    size_t last = pcm.size();
+    while (last > from && !loud(pcm[last - 1])) --last;
+    if (last == from) {
+      j.silent_tail.insert(j.silent_tail.end(), pcm.begin() + static_cast<std::ptrdiff_t>(from),
+                           pcm.end());
+      // A long pause is real: past 2 s at 16 kHz it is sent as it is.
+      if (j.silent_tail.size() > 32000) {
+        j.utt->push(j.silent_tail);
+        j.silent_tail.clear();
+      }
+      return;
+    }
+    if (!j.silent_tail.empty()) {
+      j.utt->push(j.silent_tail);
+      j.silent_tail.clear();
+    }
+    j.utt->push(pcm.subspan(from, last - from));
+    j.silent_tail.assign(pcm.begin() + static_cast<std::ptrdiff_t>(last), pcm.end());
+  }
+
   std::shared_ptr<SpeakJob> start_job(const std::shared_ptr<VoiceCall>& vc, SpeakRequest req) {
     auto job = std::make_shared<SpeakJob>();
     job->id = "speak-" + std::to_string(++speak_seq) + "-" + random_hex(4);
@@ -235,12 +275,16 @@ struct VoiceManager::Impl : std::enable_shared_from_this<VoiceManager::Impl> {
       if (auto j = wj.lock()) j->voice_used = s.voice;
     };
     cb.on_audio = [wj](std::vector<int16_t> pcm) {
-      if (auto j = wj.lock()) j->utt->push(pcm);
+      if (auto j = wj.lock()) push_trimmed(*j, pcm);
     };
     cb.on_done = [wj](Status s) {
       auto j = wj.lock();
       if (!j) return;
       if (!s) j->tts_error = s.error();
+      // The trailing silence is dropped, but 50 ms: the speech ends as it faded.
+      if (j->silent_tail.size() > 800) j->silent_tail.resize(800);
+      if (!j->silent_tail.empty()) j->utt->push(j->silent_tail);
+      j->silent_tail.clear();
       j->utt->end();
     };
     job->tts = tts->synthesize(std::move(tr), std::move(cb));
