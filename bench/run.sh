@@ -70,12 +70,17 @@ if grep -q "dropped a slow /events client" "$tmp/api.log"; then
   echo "(service log: $(grep -c 'dropped a slow /events client' "$tmp/api.log") slow /events client(s) dropped with 1008)"
 fi
 
+echo
+echo "== voice (in-process service + simulator at real time, embedded Flite and PocketSphinx)"
+voice_line=$("$build/voice_bench" 10 50 5 | tee /dev/stderr | tail -n 1)
+
 elapsed=$(($(date +%s) - started))
-python3 - "$tmp/service.json" "$out" "$elapsed" "$json_line" <<'PY'
+python3 - "$tmp/service.json" "$out" "$elapsed" "$json_line" "$voice_line" <<'PY'
 import json, sys
 service = json.load(open(sys.argv[1]))
 result = dict(service)
 result["json_path"] = json.loads(sys.argv[4])["json_path"]
+result["voice"] = json.loads(sys.argv[5])["voice"]
 result["run_seconds"] = int(sys.argv[3])
 with open(sys.argv[2], "w") as f:
     json.dump(result, f, indent=1)

@@ -1,6 +1,7 @@
 #include "speech/engines.hpp"
 
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -63,6 +64,13 @@ Outcome<std::shared_ptr<AsrEngine>> make_asr_engine(const SpeechOptions& o,
   if (engine == "pocketsphinx") {
     PocketSphinxOptions p;
     if (o.asr_max_sessions) p.max_sessions = o.asr_max_sessions;
+    // Loaded on the first capture, not at start: an idle service does not hold
+    // ~90 MB of language model (the first capture's audio waits ~1 s for it).
+    // A missing model is still a start-up error.
+    p.prewarm = false;
+    if (std::error_code ec; !std::filesystem::is_directory(p.model_dir, ec))
+      return config_error("ASR_ENGINE", "pocketsphinx: no acoustic model at " + p.model_dir +
+                                            " (Debian package pocketsphinx-en-us)");
     if (!o.asr_grammar_file.empty()) {
       std::ifstream f(o.asr_grammar_file);
       if (!f) return config_error("ASR_GRAMMAR", "cannot read " + o.asr_grammar_file);
