@@ -18,11 +18,13 @@
 #include "common/json.hpp"
 #include "common/util.hpp"
 #include "common/worker_pool.hpp"
+#include "http/openapi.hpp"
 #include "http/wait.hpp"
 #include "net/http_client.hpp"
 #include "net/ws_client.hpp"
 #include "speech/engines.hpp"
 #include "speech/fakes.hpp"
+#include "support/json_schema.hpp"
 #include "support/run_io.hpp"
 #include "voice/voice_manager.hpp"
 
@@ -186,6 +188,28 @@ double number_of(const json::Value& v, const char* key) {
   return n && n->IsNumber() ? n->GetDouble() : -1;
 }
 
+/// Every /events message a test saw matches the OpenAPI document's message schema
+/// (the voice events, their compat top-level fields, call.inbound/answered/blocked).
+void expect_events_match_the_document(const std::vector<std::string>& raw) {
+  auto doc = json::parse(http::openapi_json());
+  ASSERT_TRUE(doc.has_value());
+  const json::Value* schema = &*doc;
+  for (const char* k :
+       {"paths", "/events", "get", "responses", "101", "content", "application/json", "schema"}) {
+    schema = json::find(*schema, k);
+    ASSERT_NE(schema, nullptr) << k;
+  }
+  const test::JsonSchema js(*doc);
+  for (const auto& m : raw) {
+    auto d = json::parse(m);
+    ASSERT_TRUE(d.has_value()) << m;
+    const auto problems = js.validate(*schema, *d);
+    std::string all;
+    for (const auto& p : problems) all += "\n  " + p.substr(0, 300);
+    EXPECT_TRUE(problems.empty()) << m.substr(0, 400) << all;
+  }
+}
+
 void run_service_on(asio::io_context& io, app::Config cfg,
                     std::function<awaitable<void>(app::Service&, Rig&)> body,
                     std::chrono::seconds limit = std::chrono::seconds(60)) {
@@ -202,6 +226,7 @@ void run_service_on(asio::io_context& io, app::Config cfg,
         rig.events = co_await connect_events(rig.port);
         CO_ASSERT_TRUE(rig.events->ws != nullptr);
         co_await body(svc, rig);
+        expect_events_match_the_document(rig.events->raw);
         if (rig.events->ws) rig.events->ws->close(1000);
         co_await svc.shutdown();
       },
