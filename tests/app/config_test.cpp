@@ -34,11 +34,23 @@ TEST(Config, BadValuesNameTheVariable) {
                                                         {"SIM_TIME_SCALE", "0"},
                                                         {"ARI_APP", "bad app"},
                                                         {"MEDIA_BASE_URL", "nope"},
-                                                        {"UNTRACKED_CHANNELS", "ignore"}}) {
+                                                        {"UNTRACKED_CHANNELS", "ignore"},
+                                                        {"ASR_AUTO_START", "outbound"}}) {
     auto c = load_config({{k, v}});
     ASSERT_FALSE(c.ok()) << k << "=" << v;
     EXPECT_EQ(c.error().message.rfind(k + ":", 0), 0u) << c.error().message;
   }
+}
+
+TEST(Config, VoiceVariables) {
+  auto d = load_config({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->asr_auto_start, "inbound");
+  EXPECT_TRUE(d->allowlist_file.empty());
+  auto c = load_config({{"ASR_AUTO_START", "ALL"}, {"ALLOWLIST_FILE", "/etc/aa/allowlist.json"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->asr_auto_start, "all");
+  EXPECT_EQ(c->allowlist_file, "/etc/aa/allowlist.json");
 }
 
 TEST(Config, WebhookAliasAndAriUrlNormalisation) {
