@@ -30,9 +30,20 @@ Service::~Service() {
   if (sim_) sim_->stop();
   // The simulator's far-end voice works on our pool: it goes first.
   sim_.reset();
+  // Speech objects hold strands of the worker pool, and some are still in
+  // handlers posted to the io_context (a cancelled session's last callback):
+  // release them, stop the workers, then run what is posted while the pool
+  // still exists (the io_context may be destroyed after us).
   voice_.reset();
   asr_.reset();
   tts_.reset();
+  if (pool_) pool_->stop();
+  try {
+    io_.restart();
+    io_.poll();
+  } catch (const std::exception& e) {
+    log::warn("shutdown: a pending handler threw: {}", e.what());
+  }
 }
 
 std::string Service::simulator_url() const {

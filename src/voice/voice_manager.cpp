@@ -522,12 +522,25 @@ VoiceManager::VoiceManager(asio::any_io_executor ex, ari::AriApi& ari, calls::Ca
     : impl_(std::make_shared<Impl>(std::move(ex), ari, calls, tts, asr, std::move(opts))) {}
 
 VoiceManager::~VoiceManager() {
-  for (auto& [_, vc] : impl_->by_call) {
-    for (auto& j : vc->jobs)
+  // Speech jobs and sessions hold strands of the engines' worker pool. Coroutines
+  // still parked on the io_context (a speak waiting, the silence filler) keep
+  // their VoiceCall alive until the io_context itself goes, which may be after
+  // the pool: release every engine object now, while the pool exists.
+  auto& im = *impl_;
+  for (auto& [_, vc] : im.by_call) {
+    for (auto& j : vc->jobs) {
       if (j->tts) j->tts->cancel();
+      j->tts.reset();
+    }
     if (vc->asr) vc->asr->cancel();
+    vc->asr.reset();
+    vc->capture.reset();
+    if (vc->session) vc->session->on_audio = nullptr;
   }
-  for (auto& f : impl_->finishing) f->cancel();
+  for (auto& f : im.finishing) f->cancel();
+  im.finishing.clear();
+  im.tts = nullptr;
+  im.asr = nullptr;
 }
 
 void VoiceManager::on_ari_event(const ari::Event& e) {
