@@ -67,17 +67,12 @@ double metric(const std::string& text, const std::string& name) {
   return at == std::string::npos ? 0 : std::atof(text.c_str() + at + name.size() + 2);
 }
 
-awaitable<void> pause(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  t.expires_after(d);
-  co_await t.async_wait(use_awaitable);
-}
 template <class Pred>
 awaitable<bool> until(Pred p, int ms) {
   const auto end = Clock::now() + std::chrono::milliseconds(ms);
   while (!p()) {
     if (Clock::now() > end) co_return false;
-    co_await pause(std::chrono::milliseconds(2));
+    co_await sleep_for(std::chrono::milliseconds(2));
   }
   co_return true;
 }
@@ -242,11 +237,11 @@ int main(int argc, char** argv) {
           co_await c.call("POST", speak,
                           R"({"wait":false,"text":")" + kSentence + " " + kSentence + R"("})");
           co_await until([&] { return c.count("call.speak_started", id) > started; }, 5000);
-          co_await pause(std::chrono::milliseconds(800));
+          co_await sleep_for(std::chrono::milliseconds(800));
           auto clock = co_await c.call("GET", c.sim + "/_sim/clock", "");
           const double at = json::get_double(*json::parse(clock.body), "nowMs");
           co_await c.call("POST", stop, "{}");
-          co_await pause(std::chrono::milliseconds(300));
+          co_await sleep_for(std::chrono::milliseconds(300));
           auto heard = co_await c.call("GET", c.sim + "/_sim/channels/" + channel + "/heard", "");
           const double last = json::get_double(*json::parse(heard.body), "lastSoundEndMs");
           if (i > 0) bargein.push_back(last - at);
@@ -299,7 +294,7 @@ int main(int argc, char** argv) {
     auto before = co_await c.call("GET", c.sim + "/_sim/media", "");
     const double cpu0 = thread_cpu_s();
     const auto t0 = Clock::now();
-    co_await pause(std::chrono::seconds(seconds));
+    co_await sleep_for(std::chrono::seconds(seconds));
     const double cpu = thread_cpu_s() - cpu0;
     const double wall = ms_since(t0) / 1000;
     auto after = co_await c.call("GET", c.sim + "/_sim/media", "");

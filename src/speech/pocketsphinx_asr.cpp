@@ -399,7 +399,10 @@ class Session final : public AsrSession {
       *shared_done = nullptr;
     });
     bool queued = s->pool->post(s->strand, [s, shared_done] {
-      s->w_finish([shared_done] {
+      s->w_finish([s, shared_done] {
+        // Answered in time (on the io thread): the timeout's wait holds the
+        // session state, so it must not linger past this.
+        if (s->io_finish_timer) s->io_finish_timer->cancel();
         if (*shared_done) (*shared_done)();
         *shared_done = nullptr;
       });
@@ -418,6 +421,7 @@ class Session final : public AsrSession {
     if (s.io_closed) return;
     s.close_io();
     s.retire();
+    if (s.io_finish_timer) s.io_finish_timer->cancel();  // its wait holds the state
     // Callbacks are released later, on the io thread: cancel() may run inside one.
     asio::post(s.io, [st = s_] { st->io_cb = {}; });
   }

@@ -110,6 +110,14 @@ struct VoiceManager::Impl : std::enable_shared_from_this<VoiceManager::Impl> {
     return vc;
   }
 
+  /// The call whose media session uses `channel_id` (also while it is being
+  /// set up, before the channel is indexed); null when none.
+  std::shared_ptr<VoiceCall> by_media_channel(std::string_view channel_id) const {
+    for (const auto& [_, v] : by_call)
+      if (v->session && v->session->media_channel_id() == channel_id) return v;
+    return nullptr;
+  }
+
   std::shared_ptr<VoiceCall> find(const std::string& call_id) {
     auto it = by_call.find(call_id);
     return it == by_call.end() ? nullptr : it->second;
@@ -550,9 +558,7 @@ void VoiceManager::on_ari_event(const ari::Event& e) {
   if (auto it = impl_->by_channel.find(id); it != impl_->by_channel.end()) {
     vc = it->second;
   } else if (media::is_media_channel(id)) {
-    // A session being set up: its channel is not indexed until it is up.
-    for (const auto& [_, v] : impl_->by_call)
-      if (v->session && v->session->media_channel_id() == id) vc = v;
+    vc = impl_->by_media_channel(id);  // a session being set up: not indexed yet
   }
   if (vc && vc->session) vc->session->on_ari_event(e);
 }
@@ -589,9 +595,7 @@ bool VoiceManager::owns_channel(std::string_view channel_id) const {
   auto it = impl_->by_channel.find(std::string(channel_id));
   if (it != impl_->by_channel.end()) return it->second->channel_id != channel_id;
   // A session still being set up knows its channel id before Asterisk does.
-  for (const auto& [_, vc] : impl_->by_call)
-    if (vc->session && vc->session->media_channel_id() == channel_id) return true;
-  return false;
+  return impl_->by_media_channel(channel_id) != nullptr;
 }
 
 void VoiceManager::set_transcription_latency_observer(

@@ -40,6 +40,11 @@ bool names_limit(const net::ClientResponse& r, const std::string& field) {
 awaitable<std::string> live_call(Service& s) {
   auto c = co_await s.post("/calls", R"({"endpoint":"PJSIP/1001"})");
   std::string id(json::get_string(body_of(c), "callId"));
+  // Answered (PJSIP/1001 answers at once in simulated time): media operations can succeed.
+  co_await test::until([&] {
+    auto rec = s.manager->get_call(id);
+    return rec && rec->answered_at_ms > 0;
+  });
   co_return id;
 }
 

@@ -183,11 +183,6 @@ Heard parse_heard(const std::string& body) {
   return h;
 }
 
-double number_of(const json::Value& v, const char* key) {
-  const json::Value* n = json::find(v, key);
-  return n && n->IsNumber() ? n->GetDouble() : -1;
-}
-
 /// Every /events message a test saw matches the OpenAPI document's message schema
 /// (the voice events, their compat top-level fields, call.inbound/answered/blocked).
 void expect_events_match_the_document(const std::vector<std::string>& raw) {
@@ -261,7 +256,7 @@ TEST(Voice, SpeakAnswersOnceHeardAndTheCallerHearsIt) {
     CO_ASSERT_TRUE(doc.has_value());
     EXPECT_EQ(json::get_string(*doc, "status"), "ok");
     EXPECT_EQ(json::get_string(*doc, "voice"), "slt");
-    const double dur = number_of(*doc, "durationSeconds");
+    const double dur = json::get_double(*doc, "durationSeconds", -1);
     EXPECT_GT(dur, 2.0);
     EXPECT_LT(dur, 8.0);
     // Heard, not merely sent: the answer cannot come before the audio played out.
@@ -294,7 +289,7 @@ TEST(Voice, SpeakAnswersOnceHeardAndTheCallerHearsIt) {
     if (!fin.empty()) {
       const json::Value* data = json::find(fin[0], "data");
       CO_ASSERT_TRUE(data != nullptr);
-      EXPECT_NEAR(number_of(*data, "durationSeconds"), dur, 0.01);
+      EXPECT_NEAR(json::get_double(*data, "durationSeconds", -1), dur, 0.01);
       EXPECT_EQ(json::find(*data, "interrupted"), nullptr);
     }
     (void)svc;
@@ -386,7 +381,8 @@ TEST(Voice, SpeakStopFlushesQueuedAudioAtAsterisk) {
     EXPECT_TRUE(started);
     co_await sleep_for(std::chrono::milliseconds(1500));
     auto clock = co_await rig.sim_call("GET", "/_sim/clock");
-    const int64_t stop_at = static_cast<int64_t>(number_of(*json::parse(clock.body), "nowMs"));
+    const int64_t stop_at =
+        static_cast<int64_t>(json::get_double(*json::parse(clock.body), "nowMs", -1));
     auto stop = co_await rig.post("/calls/" + call_id + "/speak/stop", "{}");
     EXPECT_EQ(stop.status, 200) << stop.body;
     EXPECT_EQ(json::get_string(*json::parse(stop.body), "status"), "stopped");
@@ -404,7 +400,7 @@ TEST(Voice, SpeakStopFlushesQueuedAudioAtAsterisk) {
     const json::Value* data = json::find(fin[0], "data");
     CO_ASSERT_TRUE(data != nullptr);
     EXPECT_TRUE(json::get_bool(*data, "interrupted"));
-    EXPECT_GT(number_of(*data, "durationSeconds"), 1.0);
+    EXPECT_GT(json::get_double(*data, "durationSeconds", -1), 1.0);
     EXPECT_EQ(svc.voice().stats().flushes, 1u);
   });
 }
@@ -471,7 +467,7 @@ TEST(Voice, AudioStartIsIdempotentAndStopAnswersWithABody) {
     CO_ASSERT_TRUE(ca && cb);
     EXPECT_TRUE(json::get_bool(*ca, "enabled"));
     EXPECT_EQ(json::get_string(*ca, "format"), "slin16");
-    EXPECT_EQ(number_of(*ca, "sampleRate"), 16000);
+    EXPECT_EQ(json::get_double(*ca, "sampleRate", -1), 16000);
     EXPECT_EQ(json::get_string(*ca, "asr"), "pocketsphinx");
     EXPECT_EQ(json::get_string(*ca, "externalMediaChannelId"),
               json::get_string(*cb, "externalMediaChannelId"));
@@ -588,8 +584,8 @@ TEST(Voice, AudioFramesOnlyForClientsThatAsk) {
       const json::Value* data = json::find(f[0], "data");
       CO_ASSERT_TRUE(data != nullptr);
       EXPECT_EQ(json::get_string(*data, "format"), "slin16");
-      EXPECT_EQ(number_of(*data, "sampleRate"), 16000);
-      EXPECT_GE(number_of(*data, "sampleCount"), 1600);
+      EXPECT_EQ(json::get_double(*data, "sampleRate", -1), 16000);
+      EXPECT_GE(json::get_double(*data, "sampleCount", -1), 1600);
       EXPECT_FALSE(json::get_string(*data, "data").empty());
     }
     audio->ws->close(1000);
@@ -862,7 +858,7 @@ TEST(Voice, RemoteTtsIsHeardAndItsFailuresAre502And504) {
       auto d = json::parse(r.body);
       CO_ASSERT_TRUE(d.has_value());
       if (k.status == 200) {
-        EXPECT_NEAR(number_of(*d, "durationSeconds"), 1.0, 0.05);
+        EXPECT_NEAR(json::get_double(*d, "durationSeconds", -1), 1.0, 0.05);
         auto heard_r = co_await rig.sim_call("GET", "/_sim/channels/" + channel + "/heard");
         const Heard h = parse_heard(heard_r.body);
         EXPECT_NEAR(h.sound_ms, 1000, 100) << heard_r.body;
