@@ -175,6 +175,9 @@ class CallManager {
   struct UntrackedStats {
     uint64_t adopted = 0;
     uint64_t hung_up = 0;
+    /// Passes of the channel listing finished (one per (re)connection), so a
+    /// caller can tell that what existed at connect time has been dealt with.
+    uint64_t passes = 0;
   };
   UntrackedStats untracked_stats() const;
   /// Numbers checked before an originate or transfer (403 allowlist_blocked

@@ -13,6 +13,14 @@ namespace aa::calls {
 awaitable<void> CallManager::Impl::reconcile(std::weak_ptr<bool> alive_w) {
   // Calls created after this point are not in the listing yet: leave them be.
   const uint64_t listed_after = call_order;
+  // Counted on every way out, failures included.
+  struct Pass {
+    std::weak_ptr<bool> alive;
+    uint64_t& passes;
+    ~Pass() {
+      if (!alive.expired()) ++passes;
+    }
+  } pass{alive_w, untracked.passes};
   auto listed = co_await ari.list_channels();
   if (alive_w.expired() || !connected) co_return;
   if (!listed.ok()) {

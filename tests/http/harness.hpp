@@ -201,7 +201,10 @@ class Service {
 
   /// Wait until the service's ARI events socket is up.
   awaitable<bool> ready() {
-    const bool up = co_await until([this] { return manager->ari_connected(); }, 5000);
+    // Connected, and the start-up pass over Asterisk's channels is over (a
+    // channel a test makes before then would be seen as left by a past run).
+    const bool up = co_await until(
+        [this] { return manager->ari_connected() && manager->untracked_stats().passes > 0; }, 5000);
     co_return up;
   }
 
