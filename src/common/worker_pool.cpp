@@ -33,9 +33,9 @@ bool WorkerPool::admit() {
 }
 
 std::function<void()> WorkerPool::wrap(std::function<void()> job) {
-  return [job = std::move(job), pending = pending_]() {
+  return [this, job = std::move(job), pending = pending_]() {
     try {
-      job();
+      if (!stopped_.load()) job();
     } catch (const std::exception& e) {
       log::error("worker job threw: {}", e.what());
     } catch (...) {
@@ -63,7 +63,9 @@ WorkerPool::Strand WorkerPool::make_strand() {
 
 void WorkerPool::stop() {
   if (stopped_.exchange(true)) return;
-  pool_.stop();  // queued jobs are abandoned: their owners are going away too
+  // Not pool_.stop(): that would leave the queued jobs to be destroyed with
+  // the pool, maybe after the io_context their captures belong to. Joining runs
+  // the queue out instead, each job a no-op now (see wrap()).
   pool_.join();
 }
 

@@ -7,9 +7,10 @@
 ///
 /// Lifetime: strands from make_strand() must not outlive the pool (asio's
 /// strand reaches into its pool when destroyed), and workers post to the io
-/// executor. So tear down in this order: stop() the pool (workers joined, no
-/// more posts), then destroy the io_context or its pending handlers (they may
-/// hold jobs with strands), then the pool.
+/// executor. So tear down in this order: stop() the pool (queued jobs are
+/// destroyed there, not run, while what they hold — sockets, timers of the io
+/// context — is still alive), then destroy the io_context or its pending
+/// handlers (they may hold jobs with strands), then the pool.
 #include <atomic>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -45,8 +46,9 @@ class WorkerPool {
   /// Jobs posted and not yet finished.
   size_t pending() const { return pending_->load(); }
   size_t max_queued() const { return max_queued_; }
-  /// Stop taking jobs, drop the queued ones, let the running ones finish, join
-  /// the threads (idempotent).
+  /// Stop taking jobs, let the running ones finish, destroy the queued ones
+  /// without running them (on the workers, before this returns), join the
+  /// threads (idempotent).
   void stop();
 
  private:

@@ -159,7 +159,17 @@ void Engine::media_tick() {
       const std::string scheme = colon == std::string::npos ? "" : uri.substr(0, colon);
       const std::string rest = colon == std::string::npos ? uri : uri.substr(colon + 1);
       if (scheme == "sound" && (rest.rfind("http://", 0) == 0 || rest.rfind("https://", 0) == 0)) {
-        if (auto it = p.remote_audio.find(rest); it != p.remote_audio.end()) cur.pcm = it->second;
+        auto it = p.remote_audio.find(rest);
+        if (it == p.remote_audio.end()) {
+          // Still being fetched: Asterisk's media cache retrieves the file
+          // before the first frame, so the caller hears silence until then and
+          // the file from its start after (seen as silence throughout when a
+          // loaded fetch outlasted the first tick).
+          cur = PlaybackCursor{};
+          std::fill(out, out + kTickSamples, 0);
+          return;
+        }
+        cur.pcm = it->second;
       } else if (scheme == "sound" || scheme == "digits" || scheme == "number" ||
                  scheme == "characters") {
         cur.tone_hz = 440;
