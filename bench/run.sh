@@ -72,7 +72,7 @@ fi
 
 echo
 echo "== voice (in-process service + simulator at real time, embedded Flite and PocketSphinx)"
-voice_line=$("$build/voice_bench" 10 50 5 | tee /dev/stderr | tail -n 1)
+voice_line=$("$build/voice_bench" 10 50 9 4 | tee /dev/stderr | tail -n 1)
 
 elapsed=$(($(date +%s) - started))
 python3 - "$tmp/service.json" "$out" "$elapsed" "$json_line" "$voice_line" <<'PY'

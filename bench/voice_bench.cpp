@@ -7,11 +7,15 @@
 //      PocketSphinx, grammar mode and language model);
 //   4. media sessions per core: N calls each with a two-way media session and
 //      capture on (no ASR), the service's io thread CPU per session, and how
-//      late the simulator's 20 ms clock ran.
+//      late the simulator's 20 ms clock ran;
+//   5. sessions with embedded ASR: K callers talking all the time, each
+//      transcribed by its own PocketSphinx decoder (language model), against
+//      the same run with ASR off: the process CPU the decoders add per session,
+//      hence sessions per core, and whether every utterance still came back.
 // The service runs in-process as app::Service wires it, against its embedded
 // simulator at real time. Prints a table per part; the last line is JSON.
 //
-//   voice_bench [rounds=10] [sessions=50] [seconds=5]
+//   voice_bench [rounds=10] [sessions=50] [seconds=5] [asr_sessions=4]
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -56,6 +60,11 @@ double median(std::vector<double> v) {
 }
 double maxof(const std::vector<double>& v) {
   return v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+}
+double process_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 double thread_cpu_s() {
   rusage u{};
@@ -124,6 +133,11 @@ struct Results {
   int sessions = 0;
   double io_cpu_per_session_pct = 0, sessions_per_core = 0;
   int64_t sim_late_wakes = 0, sim_ticks = 0, sim_max_late_us = 0;
+  // 5.
+  int asr_sessions = 0, asr_utterances = 0, asr_finals = 0, asr_errors = 0;
+  double asr_cpu_base_s = 0, asr_cpu_s = 0, asr_wall_s = 0;
+  double asr_cpu_per_session_pct = 0, asr_sessions_per_core = 0;
+  int64_t asr_sim_late_wakes = 0, asr_sim_ticks = 0;
 };
 
 app::Config config(const std::string& grammar, const std::string& asr) {
@@ -138,6 +152,14 @@ app::Config config(const std::string& grammar, const std::string& asr) {
   c.speech.asr_grammar_file = grammar;
   c.speech.asr_max_sessions = 2;
   return c;
+}
+
+/// The simulated caller on `channel` says a sentence; counts it when said.
+awaitable<void> say(Client& c, std::string channel, int* said, int* pending) {
+  const std::string url = c.sim + "/_sim/channels/" + channel + "/say";
+  auto r = co_await c.call("POST", url, R"({"text":"i would like to book a table for two"})");
+  if (r.status == 200) ++*said;
+  --*pending;
 }
 
 /// Runs `body` against a fresh service on `io`.
@@ -172,6 +194,7 @@ int main(int argc, char** argv) {
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 10;
   const int sessions = argc > 2 ? std::atoi(argv[2]) : 50;
   const int seconds = argc > 3 ? std::atoi(argv[3]) : 5;
+  const int asr_sessions = argc > 4 ? std::atoi(argv[4]) : 4;
   log::configure("error", "text");
   const auto dir =
       std::filesystem::temp_directory_path() / ("aa-voice-bench-" + std::to_string(getpid()));
@@ -311,6 +334,86 @@ int main(int argc, char** argv) {
     (void)svc;
   });
 
+  // 5. Sessions with embedded ASR: the same K talking callers twice, ASR off
+  // (baseline: media, the callers' own speech synthesis, events) then on.
+  struct Talk {
+    double cpu_s = 0, wall_s = 0;
+    int calls = 0, utterances = 0, finals = 0, errors = 0;
+    int64_t late = 0, ticks = 0;
+  };
+  auto talk = [&](const std::string& asr) {
+    Talk t;
+    app::Config tc = config("", asr);
+    tc.speech.asr_max_sessions = static_cast<size_t>(asr_sessions);
+    tc.asr_auto_start = asr == "none" ? "off" : "inbound";
+    with_service(tc, [&](app::Service&, Client& c) -> awaitable<void> {
+      std::vector<std::pair<std::string, std::string>> calls;
+      for (int i = 0; i < asr_sessions; ++i) {
+        auto call = co_await c.inbound(std::to_string(5560000 + i));
+        if (call.first.empty()) continue;
+        if (asr == "none")
+          co_await c.call("POST", c.base + "/calls/" + call.first + "/audio/start", "{}");
+        calls.push_back(call);
+      }
+      t.calls = static_cast<int>(calls.size());
+      co_await sleep_for(std::chrono::milliseconds(500));  // decoders loaded, sessions up
+      auto before = co_await c.call("GET", c.sim + "/_sim/media", "");
+      const double cpu0 = process_cpu_s();
+      const auto t0 = Clock::now();
+      // Every caller says a sentence (~2 s) every 3 s for `seconds`, all at
+      // once (the simulator answers a say when the caller has said it).
+      int pending = 0;
+      auto ex = co_await asio::this_coro::executor;
+      while (ms_since(t0) < 1000.0 * seconds) {
+        const auto round = Clock::now();
+        for (const auto& call : calls) {
+          ++pending;
+          spawn(ex, say(c, call.second, &t.utterances, &pending), "bench caller says");
+        }
+        const double left = 3000 - ms_since(round);
+        if (left > 0) co_await sleep_for(std::chrono::milliseconds(static_cast<int>(left)));
+      }
+      co_await until([&] { return pending == 0; }, 10000);
+      // The last utterances' finals.
+      const size_t want = static_cast<size_t>(t.utterances);
+      auto finals = [&] {
+        size_t n = 0;
+        for (const auto& [id, ch] : calls) n += c.count("call.transcription", id);
+        return n;
+      };
+      if (asr != "none") co_await until([&] { return finals() >= want; }, 10000);
+      t.cpu_s = process_cpu_s() - cpu0;
+      t.wall_s = ms_since(t0) / 1000;
+      t.finals = static_cast<int>(finals());
+      for (const auto& [id, ch] : calls)
+        t.errors += static_cast<int>(c.count("call.audio_capture_error", id));
+      auto after = co_await c.call("GET", c.sim + "/_sim/media", "");
+      auto b = json::parse(before.body), a = json::parse(after.body);
+      if (a && b) {
+        t.late = json::get_int(*a, "lateWakes") - json::get_int(*b, "lateWakes");
+        t.ticks = json::get_int(*a, "ticks") - json::get_int(*b, "ticks");
+      }
+    });
+    return t;
+  };
+  const Talk base = talk("none");
+  const Talk withasr = talk("pocketsphinx");
+  res.asr_sessions = withasr.calls;
+  res.asr_utterances = withasr.utterances;
+  res.asr_finals = withasr.finals;
+  res.asr_errors = withasr.errors;
+  res.asr_cpu_base_s = base.cpu_s;
+  res.asr_cpu_s = withasr.cpu_s;
+  res.asr_wall_s = withasr.wall_s;
+  res.asr_sim_late_wakes = withasr.late;
+  res.asr_sim_ticks = withasr.ticks;
+  if (withasr.calls > 0 && withasr.wall_s > 0 && base.wall_s > 0) {
+    const double added = withasr.cpu_s / withasr.wall_s - base.cpu_s / base.wall_s;  // cores
+    res.asr_cpu_per_session_pct = 100 * added / withasr.calls;
+    res.asr_sessions_per_core =
+        res.asr_cpu_per_session_pct > 0 ? 100 / res.asr_cpu_per_session_pct : 0;
+  }
+
   std::printf("== voice: speak → first frame (Flite, \"%s\", %d rounds)\n", kSentence.c_str(),
               rounds);
   std::printf("  TTS engine alone, request → first chunk        %8.2f ms (median)\n",
@@ -337,6 +440,19 @@ int main(int argc, char** argv) {
       res.io_cpu_per_session_pct, res.sessions_per_core, static_cast<long long>(res.sim_late_wakes),
       static_cast<long long>(res.sim_ticks), static_cast<long long>(res.sim_max_late_us));
   std::printf(
+      "== voice: %d sessions with embedded ASR (PocketSphinx language model), callers talking "
+      "%.0f s\n",
+      res.asr_sessions, res.asr_wall_s);
+  std::printf(
+      "  process CPU %.2f s with ASR vs %.2f s without (same calls, same speech) → %.1f %% of a "
+      "core per transcribed session → %.1f sessions per core\n",
+      res.asr_cpu_s, res.asr_cpu_base_s, res.asr_cpu_per_session_pct, res.asr_sessions_per_core);
+  std::printf(
+      "  %d utterances, %d finals, %d capture errors; simulator clock: %lld late wakes in %lld "
+      "ticks\n",
+      res.asr_utterances, res.asr_finals, res.asr_errors,
+      static_cast<long long>(res.asr_sim_late_wakes), static_cast<long long>(res.asr_sim_ticks));
+  std::printf(
       "{\"voice\":{\"tts_first_chunk_ms\":%.2f,\"tts_first_sound_ms\":%.2f,\"session_setup_first_"
       "frame_ms\":%.2f,"
       "\"speak_first_frame_ms\":%.2f,\"speak_overhead_ms\":%.2f,"
@@ -344,12 +460,14 @@ int main(int argc, char** argv) {
       "ms\":%.0f,"
       "\"sessions\":%d,\"io_cpu_per_session_pct\":%.3f,\"sessions_per_core\":%.0f,\"sim_late_"
       "wakes\":%lld,"
-      "\"sim_ticks\":%lld}}\n",
+      "\"sim_ticks\":%lld,\"asr_sessions\":%d,\"asr_cpu_per_session_pct\":%.1f,"
+      "\"asr_sessions_per_core\":%.1f,\"asr_utterances\":%d,\"asr_finals\":%d}}\n",
       res.tts_first_ms, res.tts_first_sound_ms, res.session_setup_ms, res.speak_first_ms,
       res.speak_first_ms - res.tts_first_sound_ms, res.bargein_median_ms, res.bargein_max_ms,
       res.final_grammar_ms, res.final_lm_ms, res.sessions, res.io_cpu_per_session_pct,
       res.sessions_per_core, static_cast<long long>(res.sim_late_wakes),
-      static_cast<long long>(res.sim_ticks));
+      static_cast<long long>(res.sim_ticks), res.asr_sessions, res.asr_cpu_per_session_pct,
+      res.asr_sessions_per_core, res.asr_utterances, res.asr_finals);
   std::filesystem::remove_all(dir);
   return 0;
 }
