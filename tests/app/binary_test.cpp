@@ -291,6 +291,7 @@ TEST(Binary, HoldsTheReadmeVoiceConversationWithItsEmbeddedEngines) {
             },
             std::chrono::seconds(30));
         EXPECT_TRUE(heard_final);
+        co_await sleep_for(std::chrono::milliseconds(300));  // a second final would come now
         std::vector<std::string> finals;
         for (const auto& e : of("call.transcription"))
           if (json::get_bool(e, "is_final")) finals.emplace_back(json::get_string(e, "text"));
@@ -315,6 +316,10 @@ TEST(Binary, HoldsTheReadmeVoiceConversationWithItsEmbeddedEngines) {
                                 json::get_int((*sound)[0], "startMs")) /
             1000.0;
         EXPECT_NEAR(span_s, duration, 0.1 * duration) << heard.body;
+        // The event goes out with the 200, on another socket: it may land just after.
+        const bool finished = co_await test::wait_until(
+            [&] { return !of("call.speak_finished").empty(); }, std::chrono::seconds(5));
+        EXPECT_TRUE(finished);
         EXPECT_EQ(of("call.speak_finished").size(), 1u);
 
         // Hang up: no channel or bridge is left at "Asterisk".
