@@ -789,6 +789,9 @@ TEST(Voice, WhatTheCallerHeardTranscribesBackToTheText) {
   app::Config cfg = voice_config(dir);
   cfg.asr_auto_start = "off";
   const std::string grammar = cfg.speech.asr_grammar_file;
+  // Outlives the io context: handlers still queued there at the end (a
+  // cancelled timer's) hold the session's strand of this pool.
+  WorkerPool pool(1, 64);
   run_service(cfg, [&](app::Service&, Rig& rig) -> awaitable<void> {
     auto [call_id, channel] = co_await rig.inbound();
     CO_ASSERT_TRUE(!call_id.empty());
@@ -802,7 +805,6 @@ TEST(Voice, WhatTheCallerHeardTranscribesBackToTheText) {
     CO_ASSERT_TRUE(decoded.ok());
     EXPECT_EQ(decoded->pcm.rate_hz, 16000u);
     // A recogniser of our own (grammar mode), fed the caller's ears.
-    WorkerPool pool(1, 64);
     auto ex = co_await asio::this_coro::executor;
     speech::SpeechOptions so;
     so.asr_engine = "pocketsphinx";
