@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -88,8 +89,21 @@ awaitable<bool> until(Pred p, int ms) {
 
 struct Client {
   std::string base, sim;
-  std::vector<std::string> events;
   std::shared_ptr<net::WsConnection> ws;
+  // Tallied as events arrive, each parsed once: the polls below read these
+  // instead of re-parsing the stream on the io thread being measured.
+  std::map<std::string, size_t, std::less<>> tally;       // "type callId" (finals only)
+  std::map<std::string, std::string, std::less<>> ready;  // channelId → callId of call.ready
+
+  void on_event(std::string_view m) {
+    auto d = json::parse(m);
+    if (!d) return;
+    const std::string_view type = json::get_string(*d, "type");
+    const std::string_view call_id = json::get_string(*d, "callId");
+    if (type == "call.ready") ready[std::string(json::get_string(*d, "channelId"))] = call_id;
+    if (type != "call.transcription" || json::get_bool(*d, "is_final"))
+      ++tally[std::string(type) + " " + std::string(call_id)];
+  }
 
   awaitable<net::ClientResponse> call(std::string method, std::string url, std::string body) {
     auto r = co_await net::http_fetch(method, url, std::move(body), kJson);
@@ -100,29 +114,14 @@ struct Client {
     auto in = co_await call("POST", sim + "/_sim/inbound", body);
     std::string channel;
     if (auto d = json::parse(in.body)) channel = std::string(json::get_string(*d, "channelId"));
-    std::string id;
-    co_await until(
-        [&] {
-          for (const auto& m : events) {
-            auto d = json::parse(m);
-            if (d && json::get_string(*d, "type") == "call.ready" &&
-                json::get_string(*d, "channelId") == channel)
-              id = std::string(json::get_string(*d, "callId"));
-          }
-          return !id.empty();
-        },
-        10000);
-    co_return std::make_pair(id, channel);
+    co_await until([&] { return ready.count(channel) > 0; }, 10000);
+    auto it = ready.find(channel);
+    co_return std::make_pair(it == ready.end() ? std::string() : it->second, channel);
   }
+  /// Events of `type` for `call_id` so far (call.transcription: finals only).
   size_t count(std::string_view type, std::string_view call_id) const {
-    size_t n = 0;
-    for (const auto& m : events) {
-      auto d = json::parse(m);
-      if (d && json::get_string(*d, "type") == type && json::get_string(*d, "callId") == call_id &&
-          (type != "call.transcription" || json::get_bool(*d, "is_final")))
-        ++n;
-    }
-    return n;
+    auto it = tally.find(std::string(type) + " " + std::string(call_id));
+    return it == tally.end() ? 0 : it->second;
   }
 };
 
@@ -174,7 +173,7 @@ void with_service(app::Config cfg, std::function<awaitable<void>(app::Service&, 
     const Url url = *parse_url(c.base);
     auto r = co_await net::ws_connect(url, "/events");
     c.ws = r.connection;
-    if (c.ws) c.ws->on_message = [&c](std::string_view m) { c.events.emplace_back(m); };
+    if (c.ws) c.ws->on_message = [&c](std::string_view m) { c.on_event(m); };
     co_await body(svc, c);
     if (c.ws) c.ws->close(1000);
     co_await svc.shutdown();
