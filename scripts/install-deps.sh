@@ -9,6 +9,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   curl python3 gnuplot-nox
   flite1-dev libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us libspeexdsp-dev
+  libspandsp-dev
 )
 # Node.js and npm run node's ari-client against the simulator (tests/sim/ari_client).
 # Debian's packages, and only when there is no node/npm at all: a node from

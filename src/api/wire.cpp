@@ -142,6 +142,15 @@ void write_voice_data(json::Writer& w, const DomainEvent& e) {
     case EventKind::call_blocked:
       w.field("number", v.number).field("reason", v.reason).field("channelId", v.channel_id);
       break;
+    case EventKind::call_stream_started:
+      w.field("streamSid", v.stream_sid).field("url", v.url);
+      break;
+    case EventKind::call_stream_stopped:
+      w.field("streamSid", v.stream_sid).field("reason", v.reason);
+      break;
+    case EventKind::call_stream_error:
+      w.field("streamSid", v.stream_sid).field("error", v.error);
+      break;
     default:
       break;
   }
@@ -170,6 +179,9 @@ void write_event_data(json::Writer& w, const DomainEvent& e) {
     case EventKind::call_transcription:
     case EventKind::call_audio_frame:
     case EventKind::call_blocked:
+    case EventKind::call_stream_started:
+    case EventKind::call_stream_stopped:
+    case EventKind::call_stream_error:
       write_voice_data(w, e);
       break;
     case EventKind::call_created:

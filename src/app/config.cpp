@@ -67,6 +67,12 @@ constexpr Var kVars[] = {
     {"UNTRACKED_CHANNELS",
      "adopt|hangup: channels in our Stasis app that we do not track (found at start-up or "
      "after an outage) become calls, or are hung up; default adopt"},
+    {"STREAM_URL",
+     "ws:// or wss:// agent server: every inbound call streams there once answered (Twilio "
+     "Media Streams protocol); empty: off"},
+    {"STREAM_FORMAT", "mulaw8k|slin16: audio of STREAM_URL streams, default mulaw8k"},
+    {"STREAM_TRACKS", "inbound|both: tracks of STREAM_URL streams, default inbound"},
+    {"STREAM_CONNECT_TIMEOUT_MS", "how long dialling an agent server may take, default 5000"},
     {"TTS_ENGINE", "flite|http|none; default http when TTS_URL is set, else flite (embedded)"},
     {"TTS_URL", "OpenAI-compatible TTS server base URL (POST <url>/v1/audio/speech, WAV answer)"},
     {"TTS_DEFAULT_VOICE", "voice when a request names none; default slt (flite), vivian (http)"},
@@ -277,6 +283,23 @@ Outcome<Config> load_config(const Environment& env) {
     if (v != "adopt" && v != "hangup") return bad("UNTRACKED_CHANNELS", "must be adopt or hangup");
     c.untracked_channels = v;
   }
+  c.stream_url = get("STREAM_URL");
+  if (!c.stream_url.empty()) {
+    auto u = parse_url(c.stream_url);
+    if (!u || (u->scheme != "ws" && u->scheme != "wss"))
+      return bad("STREAM_URL", "must be a ws:// or wss:// URL of an agent server");
+  }
+  if (auto v = lower(get("STREAM_FORMAT")); !v.empty()) {
+    if (v != "mulaw8k" && v != "slin16") return bad("STREAM_FORMAT", "must be mulaw8k or slin16");
+    c.stream_format = v;
+  }
+  if (auto v = lower(get("STREAM_TRACKS")); !v.empty()) {
+    if (v != "inbound" && v != "both") return bad("STREAM_TRACKS", "must be inbound or both");
+    c.stream_tracks = v;
+  }
+  if (!set_ms("STREAM_CONNECT_TIMEOUT_MS", c.stream_connect_timeout, 100, 60'000))
+    return bad("STREAM_CONNECT_TIMEOUT_MS",
+               "must be a whole number of milliseconds from 100 to 60000");
   if (auto st = load_speech(get, set_ms, c.speech); !st) return st.error();
   return c;
 }

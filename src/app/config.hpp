@@ -41,6 +41,12 @@ struct Config {
   /// ASR_AUTO_START: "inbound" (default), "all" or "off" — which calls start an
   /// audio capture (and transcription) by themselves once ready.
   std::string asr_auto_start = "inbound";
+  /// STREAM_URL: every inbound call streams to this agent server (ws:// or
+  /// wss://) once answered, Twilio Media Streams–compatible; empty: off.
+  std::string stream_url;
+  std::string stream_format = "mulaw8k";  // STREAM_FORMAT: mulaw8k|slin16
+  std::string stream_tracks = "inbound";  // STREAM_TRACKS: inbound|both
+  std::chrono::milliseconds stream_connect_timeout{5'000};
   /// TTS_* and ASR_*: which speech engines run (speech/engines.hpp builds them).
   speech::SpeechOptions speech;
 

@@ -17,6 +17,7 @@
 #include "sinks/webhook_sender.hpp"
 #include "speech/engines.hpp"
 #include "speech/flite_tts.hpp"
+#include "stream/stream_manager.hpp"
 #include "voice/voice_manager.hpp"
 
 namespace aa::app {
@@ -30,6 +31,12 @@ Service::~Service() {
   if (sim_) sim_->stop();
   // The simulator's far-end voice works on our pool: it goes first.
   sim_.reset();
+  // Nothing the io_context still runs below may reach a destroyed subscriber.
+  if (calls_) {
+    if (streams_) calls_->unsubscribe(*streams_);
+    if (voice_) calls_->unsubscribe(*voice_);
+  }
+  streams_.reset();
   // Speech objects hold strands of the worker pool, and some are still in
   // handlers posted to the io_context (a cancelled session's last callback):
   // release them, stop the workers, then run what is posted while the pool
@@ -136,6 +143,7 @@ uint16_t Service::start() {
     m->observe_http(req.method, req.route, res.status, us);
   };
   ao.voice = voice_.get();
+  ao.streams = streams_.get();
   ao.allowlist = allowlist_.get();
   api_ = std::make_unique<http::Api>(*calls_, *media_, *hub_, ao);
   api_->attach(*server_);
@@ -205,6 +213,24 @@ void Service::start_speech() {
   // After the sinks: /events and webhooks see call.ready before the capture it starts.
   calls_->subscribe(*voice_);
 
+  // Agent streams (Twilio Media Streams) on the same media sessions.
+  stream::StreamManagerOptions sto;
+  sto.stream.connect_timeout = cfg_.stream_connect_timeout;
+  sto.stream.account_sid = cfg_.ari_app;
+  if (!cfg_.stream_url.empty()) {
+    stream::StreamRequest r;
+    r.url = cfg_.stream_url;
+    r.format = *stream::parse_format(cfg_.stream_format);
+    r.tracks = *stream::parse_tracks(cfg_.stream_tracks);
+    sto.inbound = r;
+    log::info("every inbound call streams to {} ({}, {})", r.url, cfg_.stream_format,
+              cfg_.stream_tracks);
+  }
+  streams_ = std::make_unique<stream::StreamManager>(io_.get_executor(), *calls_, *voice_, sto);
+  streams_->set_mark_rtt_observer(
+      [m = metrics_.get()](std::chrono::microseconds us) { m->observe_stream_mark(us); });
+  calls_->subscribe(*streams_);
+
   // The allowlist file is re-read when it changes (every 5 s, as the original).
   auto poll = [](asio::any_io_executor ex, calls::AllowlistFile* file,
                  std::weak_ptr<bool> alive) -> awaitable<void> {
@@ -265,6 +291,14 @@ std::string Service::metrics_text() const {
   g.media_frames_in = vs.frames_in;
   g.media_bytes_out = vs.bytes_out;
   g.media_xoff = vs.xoff;
+  const auto ss = streams_->stats();
+  g.streams_active = ss.active;
+  g.streams_started = ss.started;
+  g.streams_failed = ss.failed;
+  g.stream_frames_out = ss.frames_out;
+  g.stream_frames_in = ss.frames_in;
+  g.stream_late_frames = ss.late_frames;
+  g.stream_clears = ss.clears;
   g.blocked_inbound = calls_->blocked_inbound();
   g.blocked_outbound = calls_->blocked_outbound();
   return metrics_->render(g, metrics::read_process_stats());

@@ -19,6 +19,9 @@ class AsrEngine;
 namespace aa::voice {
 class VoiceManager;
 }
+namespace aa::stream {
+class StreamManager;
+}
 namespace aa::ari {
 class RestClient;
 class EventStream;
@@ -76,6 +79,7 @@ class Service {
   net::HttpServer& server() { return *server_; }
   http::Api& api() { return *api_; }
   voice::VoiceManager& voice() { return *voice_; }
+  stream::StreamManager& streams() { return *streams_; }
   /// The `GET /metrics` text as it would be scraped now.
   std::string metrics_text() const;
 
@@ -101,6 +105,7 @@ class Service {
   std::shared_ptr<speech::AsrEngine> asr_;
   std::unique_ptr<calls::AllowlistFile> allowlist_;
   std::unique_ptr<voice::VoiceManager> voice_;
+  std::unique_ptr<stream::StreamManager> streams_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   void start_speech();
   void probe_media_support();

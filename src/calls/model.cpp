@@ -4,31 +4,47 @@ namespace aa::calls {
 
 std::string_view to_string(CallState s) {
   switch (s) {
-    case CallState::initiating: return "initiating";
-    case CallState::ringing: return "ringing";
-    case CallState::answered: return "answered";
-    case CallState::playing: return "playing";
-    case CallState::recording: return "recording";
-    case CallState::bridged: return "bridged";
-    case CallState::ended: return "ended";
-    case CallState::failed: return "failed";
-    case CallState::speaking: return "speaking";
+    case CallState::initiating:
+      return "initiating";
+    case CallState::ringing:
+      return "ringing";
+    case CallState::answered:
+      return "answered";
+    case CallState::playing:
+      return "playing";
+    case CallState::recording:
+      return "recording";
+    case CallState::bridged:
+      return "bridged";
+    case CallState::ended:
+      return "ended";
+    case CallState::failed:
+      return "failed";
+    case CallState::speaking:
+      return "speaking";
   }
   return "ended";
 }
 
 std::string_view to_string(PlaybackStatus s) {
   switch (s) {
-    case PlaybackStatus::queued: return "queued";
-    case PlaybackStatus::playing: return "playing";
-    case PlaybackStatus::done: return "done";
-    case PlaybackStatus::failed: return "failed";
-    case PlaybackStatus::not_played: return "not_played";
+    case PlaybackStatus::queued:
+      return "queued";
+    case PlaybackStatus::playing:
+      return "playing";
+    case PlaybackStatus::done:
+      return "done";
+    case PlaybackStatus::failed:
+      return "failed";
+    case PlaybackStatus::not_played:
+      return "not_played";
   }
   return "not_played";
 }
 
-std::string_view to_string(Direction d) { return d == Direction::inbound ? "inbound" : "outbound"; }
+std::string_view to_string(Direction d) {
+  return d == Direction::inbound ? "inbound" : "outbound";
+}
 
 std::string_view event_type_name(EventKind k) {
   switch (k) {
@@ -84,6 +100,12 @@ std::string_view event_type_name(EventKind k) {
       return "call.audio_frame";
     case EventKind::call_blocked:
       return "call.blocked";
+    case EventKind::call_stream_started:
+      return "call.stream_started";
+    case EventKind::call_stream_stopped:
+      return "call.stream_stopped";
+    case EventKind::call_stream_error:
+      return "call.stream_error";
   }
   return "unknown";
 }

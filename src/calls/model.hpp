@@ -116,6 +116,10 @@ enum class EventKind {
   call_transcription,
   call_audio_frame,  // only to /events clients that asked (?audio=1), never webhooks
   call_blocked,      // the allowlist refused an inbound call
+  // agent streams (Twilio Media Streams–compatible)
+  call_stream_started,
+  call_stream_stopped,
+  call_stream_error,
 };
 
 /// The wire name of an event ("call.state_changed", ...).
@@ -138,6 +142,8 @@ struct VoiceEvent {
   // blocked
   std::string number;
   std::string channel_id;
+  // stream_*: reason (stopped) and error (error) use the fields above
+  std::string stream_sid, url;
 };
 
 /// Something that happened, as the domain tells it. Sinks (WebSocket fan-out,

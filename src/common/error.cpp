@@ -60,6 +60,14 @@ std::string_view error_code_name(ErrorCode c) {
       return "ASR_UNAVAILABLE";
     case ErrorCode::asr_failed:
       return "ASR_FAILED";
+    case ErrorCode::stream_exists:
+      return "STREAM_EXISTS";
+    case ErrorCode::stream_not_found:
+      return "STREAM_NOT_FOUND";
+    case ErrorCode::stream_connect_failed:
+      return "STREAM_CONNECT_FAILED";
+    case ErrorCode::stream_timeout:
+      return "STREAM_TIMEOUT";
     case ErrorCode::internal:
       return "INTERNAL";
   }

@@ -39,6 +39,10 @@ enum class ErrorCode {
   tts_timeout,             // 504 (TTS_TIMEOUT_MS passed)
   asr_unavailable,         // 503 (no ASR engine, at capacity, or its server unreachable)
   asr_failed,              // 502 (the engine failed or cannot keep up with the audio)
+  stream_exists,           // 409 (the call already has an agent stream)
+  stream_not_found,        // 404 (the call has no agent stream)
+  stream_connect_failed,   // 502 (the agent server refused or could not be reached)
+  stream_timeout,          // 504 (the agent server did not answer in time)
   internal,                // 500 (never for bad input)
 };
 

@@ -1,10 +1,12 @@
 #include "common/util.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <stdexcept>
 
 namespace aa {
@@ -224,6 +226,28 @@ std::string base64_encode(std::string_view in) {
     out += '=';
   }
   return out;
+}
+
+bool base64_decode(std::string_view in, std::string& out) {
+  out.clear();
+  if (in.size() % 4 != 0) return false;
+  if (in.empty()) return true;
+  // EVP_DecodeBlock skips surrounding whitespace; we take none at all.
+  for (char c : in)
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return false;
+  if (in.size() > static_cast<size_t>(std::numeric_limits<int>::max())) return false;
+  out.resize(in.size() / 4 * 3);
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  if (n < 0) return false;
+  // It counts padding as zero bytes; '=' only at the end, at most two.
+  size_t pad = 0;
+  if (in.back() == '=') pad = in[in.size() - 2] == '=' ? 2 : 1;
+  const auto first_pad = in.find('=');
+  if (first_pad != std::string_view::npos && first_pad < in.size() - pad) return false;
+  out.resize(static_cast<size_t>(n) - pad);
+  return true;
 }
 
 }  // namespace aa

@@ -14,7 +14,9 @@ namespace aa {
 int64_t now_epoch_ms();
 /// ISO-8601 UTC with milliseconds, e.g. 2026-01-01T00:00:00.000Z.
 std::string iso8601_utc(int64_t epoch_ms);
-inline std::string iso8601_now() { return iso8601_utc(now_epoch_ms()); }
+inline std::string iso8601_now() {
+  return iso8601_utc(now_epoch_ms());
+}
 /// Asterisk's own stamp format: 2026-11-26T02:36:59.864+0000.
 std::string asterisk_timestamp(int64_t epoch_ms);
 
@@ -39,8 +41,8 @@ void split_target(std::string_view target, std::string& path, QueryParams& query
 struct Url {
   std::string scheme;  // http, https, ws, wss
   std::string host;
-  std::string port;    // always set (defaults filled in)
-  std::string path;    // without trailing slash; may be empty
+  std::string port;  // always set (defaults filled in)
+  std::string path;  // without trailing slash; may be empty
   std::string userinfo;
   bool tls() const { return scheme == "https" || scheme == "wss"; }
 };
@@ -52,6 +54,9 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 
 /// Base64 (standard alphabet, padded).
 std::string base64_encode(std::string_view in);
+/// Strict standard Base64 (padded, no whitespace) through OpenSSL's decoder;
+/// false when `in` is not Base64 (out is then unspecified).
+bool base64_decode(std::string_view in, std::string& out);
 
 inline bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

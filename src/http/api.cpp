@@ -11,10 +11,12 @@
 #include "common/util.hpp"
 #include "http/errors.hpp"
 #include "http/openapi.hpp"
+#include "http/stream_handlers.hpp"
 #include "http/validation.hpp"
 #include "http/voice_handlers.hpp"
 #include "media/media_store.hpp"
 #include "sinks/event_hub.hpp"
+#include "stream/stream_manager.hpp"
 
 namespace aa::http {
 
@@ -166,9 +168,15 @@ struct Api::Handlers {
   static awaitable<net::Response> originate(Api& api, Req& req, const P&) {
     auto parsed = parse_originate(req);
     if (!parsed) co_return to_response(parsed.error());
+    auto stream = parse_originate_stream(req);
+    if (!stream) co_return to_response(stream.error());
+    if (*stream && !api.opts_.streams)
+      co_return to_response(Error(ErrorCode::voice_unavailable, "Streams are not enabled"));
     calls::OriginateRequest o = std::move(*parsed);
     auto res = co_await api.calls_.originate(std::move(o));
     if (!res) co_return to_response(res.error());
+    // Streams from the moment the callee answers.
+    if (*stream) api.opts_.streams->arm(res->id, std::move(**stream));
     json::Writer w;
     w.begin_object().key("call");
     api::write_call(w, *res);
@@ -248,6 +256,12 @@ struct Api::Handlers {
   // ---- voice (http/voice_handlers.cpp) ----
   static awaitable<net::Response> speak(Api& api, Req& req, const P& p) {
     co_return co_await handle_speak(api.opts_.voice, req, p["id"]);
+  }
+  static awaitable<net::Response> stream_start(Api& api, Req& req, const P& p) {
+    co_return co_await handle_stream_start(api.opts_.streams, req, p["id"]);
+  }
+  static awaitable<net::Response> stream_stop(Api& api, Req& req, const P& p) {
+    co_return co_await handle_stream_stop(api.opts_.streams, req, p["id"]);
   }
   static awaitable<net::Response> speak_stop(Api& api, Req& req, const P& p) {
     co_return co_await handle_speak_stop(api.opts_.voice, req, p["id"]);
@@ -468,6 +482,12 @@ struct Api::Handlers {
     co_return r;
   }
 
+  static awaitable<net::Response> stream_without_upgrade(Api&, Req&, const P&) {
+    net::Response r = protocol_error(426, "GET /calls/:id/stream needs a WebSocket upgrade");
+    r.headers.push_back({"Upgrade", "websocket"});
+    co_return r;
+  }
+
   static awaitable<net::Response> events_without_upgrade(Api&, Req&, const P&) {
     net::Response r = protocol_error(426, "GET /events needs a WebSocket upgrade");
     r.headers.push_back({"Upgrade", "websocket"});
@@ -521,6 +541,14 @@ void Api::build_routes() {
   r.add("POST", "/calls/:id/audio/start",
         "Start audio capture (caller audio, transcription); idempotent", bind(&H::audio_start));
   r.add("POST", "/calls/:id/audio/stop", "Stop audio capture", bind(&H::audio_stop));
+  r.add("POST", "/calls/:id/stream",
+        "Stream the call to an agent server (Twilio Media Streams protocol)",
+        bind(&H::stream_start));
+  r.add("DELETE", "/calls/:id/stream", "Stop the call's agent stream", bind(&H::stream_stop));
+  r.add("GET", "/calls/:id/stream", "An agent's own stream of the call (WebSocket upgrade)",
+        bind(&H::stream_without_upgrade));
+  r.add_listing("WS", "/calls/:id/stream",
+                "An agent's own stream of the call (WebSocket upgrade, Twilio Media Streams)");
   r.add("GET", "/allowlist", "Inbound and outbound allowlists", bind(&H::allowlist));
   r.add("POST", "/allowlist/reload", "Re-read the allowlist file", bind(&H::allowlist_reload));
   r.add("POST", "/bridges", "Create a mixing bridge", bind(&H::create_bridge));
@@ -581,14 +609,44 @@ size_t Api::body_limit(const net::Request& req) const {
   return opts_.max_json_body;
 }
 
+namespace {
+/// The call id of `/calls/<id>/stream`, or "" when `path` is not one.
+std::string stream_call_id(std::string_view path) {
+  constexpr std::string_view prefix = "/calls/", suffix = "/stream";
+  if (path.size() <= prefix.size() + suffix.size() || !path.starts_with(prefix) ||
+      !path.ends_with(suffix))
+    return {};
+  const auto id = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+  if (id.find('/') != std::string_view::npos || id.size() > 256) return {};
+  return std::string(id);
+}
+}  // namespace
+
 std::optional<net::Response> Api::check_websocket(const net::Request& req) const {
-  if (req.path != "/events")
+  const std::string stream_call = stream_call_id(req.path);
+  if (req.path != "/events" && stream_call.empty())
     return to_response(Error(ErrorCode::not_found, "No WebSocket endpoint at " + req.path));
   if (auto refused = auth_.check(req)) return refused;
+  if (!stream_call.empty()) {
+    if (!opts_.streams)
+      return to_response(Error(ErrorCode::voice_unavailable, "Streams are not enabled"));
+    if (auto q = parse_stream_query(req); !q) return to_response(q.error());
+    if (auto refused = opts_.streams->check_accept(stream_call)) return to_response(*refused);
+  }
   return std::nullopt;
 }
 
 void Api::open_websocket(std::shared_ptr<net::WsConnection> conn, const net::Request& req) {
+  if (const std::string call_id = stream_call_id(req.path); !call_id.empty()) {
+    log::info("call {}: an agent opened its stream from {}", call_id, req.remote);
+    auto q = parse_stream_query(req);
+    if (!q || !opts_.streams) {
+      conn->close(1008, "invalid stream parameters");
+      return;
+    }
+    opts_.streams->accept(std::move(conn), call_id, std::move(*q));
+    return;
+  }
   log::info("events: client connected from {}", req.remote);
   sinks::EventHub::ClientOptions o;
   const auto audio = req.param("audio");

@@ -22,6 +22,9 @@ class AllowlistFile;
 namespace aa::voice {
 class VoiceManager;
 }
+namespace aa::stream {
+class StreamManager;
+}
 namespace aa::media {
 class MediaStore;
 }
@@ -52,6 +55,8 @@ struct ApiOptions {
   voice::VoiceManager* voice = nullptr;
   /// GET /allowlist, POST /allowlist/reload (null: open mode, reload 404).
   calls::AllowlistFile* allowlist = nullptr;
+  /// Agent streams: POST/DELETE /calls/:id/stream, WS /calls/:id/stream, POST /calls `stream`.
+  stream::StreamManager* streams = nullptr;
 };
 
 class Api {

@@ -25,7 +25,10 @@ int http_status(ErrorCode c) {
       return 408;
     case ErrorCode::wrong_state:
     case ErrorCode::recording_exists:
+    case ErrorCode::stream_exists:
       return 409;
+    case ErrorCode::stream_not_found:
+      return 404;
     case ErrorCode::payload_too_large:
       return 413;
     case ErrorCode::unsupported_media_type:
@@ -40,6 +43,7 @@ int http_status(ErrorCode c) {
     case ErrorCode::ari_error:
     case ErrorCode::tts_failed:
     case ErrorCode::asr_failed:
+    case ErrorCode::stream_connect_failed:
       return 502;
     case ErrorCode::ari_unavailable:
     case ErrorCode::tts_busy:
@@ -47,6 +51,7 @@ int http_status(ErrorCode c) {
       return 503;
     case ErrorCode::ari_timeout:
     case ErrorCode::tts_timeout:
+    case ErrorCode::stream_timeout:
       return 504;
     case ErrorCode::voice_unavailable:
       return 501;

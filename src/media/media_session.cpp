@@ -468,6 +468,7 @@ awaitable<void> MediaSession::sender(std::shared_ptr<MediaSession> self) {
         lost("media socket would not take more audio");
         break;
       }
+      if (on_sent) on_sent(std::string_view(u->pending_.data(), n), playout_end_);
       u->pending_.erase(0, n);
       u->sent_bytes_ += n;
       ++stats_.messages_out;

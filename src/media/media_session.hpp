@@ -96,6 +96,9 @@ class Utterance {
   /// No more audio will come.
   void end();
   bool ended() const { return ended_; }
+  bool finished() const { return finished_; }
+  /// Bytes pushed and not yet handed to Asterisk.
+  size_t pending_bytes() const { return pending_.size(); }
   /// Seconds of audio pushed so far.
   double pushed_seconds(uint32_t rate_hz) const {
     return static_cast<double>(pushed_bytes_) / (2.0 * rate_hz);
@@ -165,6 +168,9 @@ class MediaSession : public std::enable_shared_from_this<MediaSession> {
   // ---- audio from the caller ----
   /// 16-bit mono PCM at rate_hz, as it arrives (20 ms frames).
   std::function<void(std::span<const int16_t>)> on_audio;
+  /// Audio handed to Asterisk (16-bit PCM bytes at rate_hz) and the computed
+  /// time it starts to play: what the caller hears, ahead of real time.
+  std::function<void(std::string_view pcm, Clock::time_point play_at)> on_sent;
   /// The session ended by itself or by stop() (once). `reason` for events/logs.
   std::function<void(const std::string& reason)> on_closed;
 

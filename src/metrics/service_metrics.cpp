@@ -164,6 +164,9 @@ void ServiceMetrics::observe_speak_start(std::chrono::microseconds elapsed) {
 void ServiceMetrics::observe_transcription(std::chrono::microseconds elapsed) {
   transcription_.observe(seconds(elapsed));
 }
+void ServiceMetrics::observe_stream_mark(std::chrono::microseconds elapsed) {
+  stream_mark_.observe(seconds(elapsed));
+}
 
 void ServiceMetrics::publish(const calls::DomainEvent& e) {
   if (!e.call) return;
@@ -252,6 +255,26 @@ std::string ServiceMetrics::render(const Gauges& g, const ProcessStats& p) const
           g.media_bytes_out);
   counter("asterisk_api_media_xoff_total", "MEDIA_XOFF received (Asterisk's queue was full).",
           g.media_xoff);
+  gauge("asterisk_api_streams", "Agent streams (Twilio Media Streams) open.", g.streams_active);
+  w.family("asterisk_api_streams_total", "counter", "Agent streams by outcome of their start.")
+      .sample("asterisk_api_streams_total", {{"outcome", "started"}},
+              static_cast<double>(g.streams_started))
+      .sample("asterisk_api_streams_total", {{"outcome", "failed"}},
+              static_cast<double>(g.streams_failed));
+  w.family("asterisk_api_stream_frames_total", "counter",
+           "Agent stream media messages: to the agent (caller audio) and from it.")
+      .sample("asterisk_api_stream_frames_total", {{"direction", "to_agent"}},
+              static_cast<double>(g.stream_frames_out))
+      .sample("asterisk_api_stream_frames_total", {{"direction", "from_agent"}},
+              static_cast<double>(g.stream_frames_in));
+  counter("asterisk_api_stream_late_frames_total",
+          "Media messages to an agent queued behind unwritten media (the agent reads late).",
+          g.stream_late_frames);
+  counter("asterisk_api_stream_clears_total", "clear messages from agents (barge-in).",
+          g.stream_clears);
+  w.family("asterisk_api_stream_mark_seconds", "histogram",
+           "From an agent's mark to its return: the audio before it has been heard.");
+  w.histogram("asterisk_api_stream_mark_seconds", {}, stream_mark_);
   w.family("asterisk_api_allowlist_blocked_total", "counter",
            "Calls the allowlist refused, by direction.")
       .sample("asterisk_api_allowlist_blocked_total", {{"direction", "inbound"}},

@@ -36,6 +36,11 @@ struct Gauges {
   uint64_t captures_started = 0, asr_sessions = 0, transcriptions = 0;
   uint64_t media_frames_in = 0, media_bytes_out = 0, media_xoff = 0;
   uint64_t blocked_inbound = 0, blocked_outbound = 0;
+  // agent streams (StreamManager::stats)
+  size_t streams_active = 0;
+  uint64_t streams_started = 0, streams_failed = 0;
+  uint64_t stream_frames_out = 0, stream_frames_in = 0, stream_late_frames = 0;
+  uint64_t stream_clears = 0;
 };
 
 /// The process's own figures from /proc (Linux); zero where unavailable.
@@ -63,6 +68,8 @@ class ServiceMetrics final : public calls::EventSink {
   void observe_speak_start(std::chrono::microseconds elapsed);
   /// The end of an utterance (its last sample in) until its final transcription.
   void observe_transcription(std::chrono::microseconds elapsed);
+  /// An agent stream's mark: from the agent's mark to its return (audio heard).
+  void observe_stream_mark(std::chrono::microseconds elapsed);
   /// Domain events: calls started / ended by direction and outcome.
   void publish(const calls::DomainEvent& e) override;
 
@@ -97,6 +104,7 @@ class ServiceMetrics final : public calls::EventSink {
   std::map<CallKey, uint64_t> calls_ended_;
   Histogram speak_start_{latency_buckets()};
   Histogram transcription_{latency_buckets()};
+  Histogram stream_mark_{latency_buckets()};
 };
 
 }  // namespace aa::metrics

@@ -50,10 +50,13 @@ awaitable<WsConnectResult> handshake(std::shared_ptr<detail::WsPeer<NextLayer>> 
   boost::system::error_code ec;
   co_await ws.async_handshake(res, host, target, asio::redirect_error(use_awaitable, ec));
   if (ec) {
-    out.http_status = static_cast<int>(res.result_int());
-    out.body = res.body();
-    out.error = ec.message();
-    if (out.http_status == 101) out.http_status = 0;
+    // A status only when an answer came (Beast's response defaults to 200).
+    if (ec == websocket::error::upgrade_declined) {
+      out.http_status = static_cast<int>(res.result_int());
+      out.body = res.body();
+    }
+    out.timed_out = ec == beast::error::timeout;
+    out.error = ec == beast::error::timeout ? "no WebSocket answer in time" : ec.message();
     co_return out;
   }
   beast::get_lowest_layer(ws).expires_never();
@@ -82,6 +85,7 @@ awaitable<WsConnectResult> ws_connect(const Url& url, std::string target, WsClie
     co_await s.async_connect(results, asio::redirect_error(use_awaitable, ec));
     if (ec) {
       out.error = "cannot connect to " + url.host + ":" + url.port + ": " + ec.message();
+      out.timed_out = ec == beast::error::timeout;
       co_return out;
     }
     s.socket().set_option(tcp::no_delay(true), ec);
@@ -110,6 +114,7 @@ awaitable<WsConnectResult> ws_connect(const Url& url, std::string target, WsClie
   co_await low.async_connect(results, asio::redirect_error(use_awaitable, ec));
   if (ec) {
     out.error = "cannot connect to " + url.host + ":" + url.port + ": " + ec.message();
+    out.timed_out = ec == beast::error::timeout;
     co_return out;
   }
   SSL_set_tlsext_host_name(s.native_handle(), url.host.c_str());

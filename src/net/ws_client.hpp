@@ -25,6 +25,7 @@ struct WsConnectResult {
   int http_status = 0;                       // handshake status when refused (e.g. 401)
   std::string body;                          // handshake response body when refused
   std::string error;                         // readable reason when failed
+  bool timed_out = false;                    // connect or handshake took too long
 };
 
 /// Connect to `url` (ws/wss/http/https scheme accepted), `target` = path+query.

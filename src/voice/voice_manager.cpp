@@ -45,6 +45,7 @@ struct VoiceManager::Impl : std::enable_shared_from_this<VoiceManager::Impl> {
     std::deque<std::shared_ptr<SpeakJob>> jobs;
     std::optional<calls::AudioCapture> capture;
     std::unique_ptr<speech::AsrSession> asr;
+    std::vector<std::pair<std::string, MediaTap>> taps;  // agent streams
     bool ended = false;
     // call.audio_frame coalescing
     std::vector<int16_t> frame_acc;
@@ -140,6 +141,17 @@ struct VoiceManager::Impl : std::enable_shared_from_this<VoiceManager::Impl> {
         auto v = wvc.lock();
         if (self && v) self->session_closed(v, ws.lock(), reason);
       };
+      // One listener for the caller's audio: the capture (if any) and every tap.
+      s->on_audio = [weak, wvc](std::span<const int16_t> pcm) {
+        auto me = weak.lock();
+        auto v = wvc.lock();
+        if (!me || !v) return;
+        if (v->capture) me->on_audio(v, pcm);
+        for (size_t i = 0; i < v->taps.size(); ++i) {
+          auto fn = v->taps[i].second.on_audio;  // a tap may detach itself
+          if (fn) fn(pcm);
+        }
+      };
       vc->session = s;
       ++st.sessions_active;
     }
@@ -162,6 +174,10 @@ struct VoiceManager::Impl : std::enable_shared_from_this<VoiceManager::Impl> {
       by_channel.erase(s->media_channel_id());
     }
     if (vc->session == s) vc->session.reset();
+    auto taps = std::move(vc->taps);
+    vc->taps.clear();
+    for (auto& [_, t] : taps)
+      if (t.on_closed) t.on_closed(vc->ended ? "call ended" : reason);
     if (vc->capture && !vc->ended) {
       // No zombie capture: the caller's audio no longer reaches us.
       calls::VoiceEvent ev;
@@ -424,7 +440,6 @@ struct VoiceManager::Impl : std::enable_shared_from_this<VoiceManager::Impl> {
     if (!vc->capture) return;
     vc->capture.reset();
     if (st.captures_active) --st.captures_active;
-    if (vc->session) vc->session->on_audio = nullptr;
     vc->frame_acc.clear();
     calls.set_audio_capture(vc->call_id, std::nullopt);
     calls::VoiceEvent ev;
@@ -471,13 +486,6 @@ struct VoiceManager::Impl : std::enable_shared_from_this<VoiceManager::Impl> {
     vc->arrivals.clear();
     ++st.captures_started;
     ++st.captures_active;
-    std::weak_ptr<Impl> weak = self;
-    std::weak_ptr<VoiceCall> wvc = vc;
-    vc->session->on_audio = [weak, wvc](std::span<const int16_t> pcm) {
-      auto me = weak.lock();
-      auto v = wvc.lock();
-      if (me && v) me->on_audio(v, pcm);
-    };
     calls.set_audio_capture(vc->call_id, cap);
     calls::VoiceEvent ev;
     ev.capture = cap;
@@ -544,6 +552,7 @@ VoiceManager::~VoiceManager() {
     vc->asr.reset();
     vc->capture.reset();
     if (vc->session) vc->session->on_audio = nullptr;
+    vc->taps.clear();
   }
   for (auto& f : im.finishing) f->cancel();
   im.finishing.clear();
@@ -614,6 +623,31 @@ void VoiceManager::set_media_support(bool supported, std::string why) {
 
 void VoiceManager::set_audio_frames_wanted(std::function<bool()> wanted) {
   impl_->audio_wanted = std::move(wanted);
+}
+
+awaitable<Outcome<std::shared_ptr<media::MediaSession>>> VoiceManager::attach_media(
+    std::string call_id, std::string tap_id, MediaTap tap) {
+  auto im = impl_;
+  auto rec = im->ready_call(call_id);
+  if (!rec) co_return rec.error();
+  auto vc = im->ensure_call(*rec);
+  Status s = co_await im->ensure_session(vc);
+  if (!s) co_return s.error();
+  if (vc->ended || !vc->session || !vc->session->up())
+    co_return Error(ErrorCode::wrong_state, "Call ended");
+  auto it = std::find_if(vc->taps.begin(), vc->taps.end(),
+                         [&](const auto& t) { return t.first == tap_id; });
+  if (it != vc->taps.end())
+    it->second = std::move(tap);
+  else
+    vc->taps.emplace_back(std::move(tap_id), std::move(tap));
+  co_return vc->session;
+}
+
+void VoiceManager::detach_media(const std::string& call_id, const std::string& tap_id) {
+  auto vc = impl_->find(call_id);
+  if (!vc) return;
+  std::erase_if(vc->taps, [&](const auto& t) { return t.first == tap_id; });
 }
 
 awaitable<Outcome<SpeakResult>> VoiceManager::speak(std::string call_id, SpeakRequest req) {

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -63,6 +64,15 @@ struct SpeakResult {
   double duration_s = 0;  // audio heard (all of it unless interrupted)
   bool interrupted = false;
   bool finished = false;  // false: answered before the end (wait:false, or the wait limit)
+};
+
+/// Another user of a call's media session besides speak and capture (the
+/// agent stream): it hears the caller and plays through the session itself.
+struct MediaTap {
+  /// The caller's audio, 16-bit mono PCM at the session's rate, as it arrives (20 ms).
+  std::function<void(std::span<const int16_t>)> on_audio;
+  /// The session ended (call ended, socket lost): called once, then the tap is gone.
+  std::function<void(const std::string& reason)> on_closed;
 };
 
 struct StopResult {
@@ -116,6 +126,15 @@ class VoiceManager final : public calls::EventSink {
   awaitable<Outcome<calls::AudioCapture>> start_capture(std::string call_id);
   /// Idempotent: ok when no capture runs.
   awaitable<Status> stop_capture(std::string call_id);
+
+  /// Set up the call's media session (shared with speak and capture) and
+  /// register `tap` under `tap_id` (one per id; a second attach replaces it).
+  /// Errors as start_capture.
+  awaitable<Outcome<std::shared_ptr<media::MediaSession>>> attach_media(std::string call_id,
+                                                                        std::string tap_id,
+                                                                        MediaTap tap);
+  /// Remove a tap (its on_closed is not called). No-op when absent.
+  void detach_media(const std::string& call_id, const std::string& tap_id);
 
   VoiceStats stats() const;
   /// Media sessions alive (for tests: nothing may be left after a hangup).
