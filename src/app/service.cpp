@@ -308,6 +308,7 @@ awaitable<void> Service::shutdown() {
   log::info("shutting down: no new connections, closing /events clients");
   server_->stop_accepting();
   hub_->close_all(1001);
+  streams_->stop_all("shutdown");
   co_await server_->shutdown(cfg_.shutdown_grace);
   // Close frame 1001 to Asterisk, and a short wait for its answer.
   co_await events_->shutdown();

@@ -334,11 +334,12 @@ awaitable<void> AgentStream::pump(std::shared_ptr<AgentStream> self) {
 
 // ---- the end ----
 
-void AgentStream::stop(const std::string& reason) {
+void AgentStream::stop(const std::string& reason, uint16_t close_code) {
   if (ended_) return;
-  close_open_segment();  // what the agent sent plays out
+  auto self = shared_from_this();  // the end may release the last owner
+  close_open_segment();            // what the agent sent plays out
   send(twilio::stop(++seq_, sid_, call_id_, opts_.account_sid));
-  end(reason, "", 1000);
+  end(reason, "", close_code);
 }
 
 void AgentStream::media_lost(const std::string& why) {
@@ -349,6 +350,7 @@ void AgentStream::media_lost(const std::string& why) {
 
 void AgentStream::end(const std::string& reason, const std::string& error, uint16_t close_code) {
   if (ended_) return;
+  auto self = shared_from_this();  // on_ended may release the last owner
   ended_ = true;
   if (session_ && req_.tracks == Tracks::both) session_->on_sent = nullptr;
   if (ws_) {

@@ -102,9 +102,9 @@ class AgentStream : public std::enable_shared_from_this<AgentStream> {
   void on_caller_audio(std::span<const int16_t> pcm);
   /// A DTMF digit from the caller.
   void dtmf(std::string_view digit);
-  /// End the stream: `stop` to the agent, close 1000; the audio already
-  /// queued at Asterisk plays out. Idempotent.
-  void stop(const std::string& reason);
+  /// End the stream: `stop` to the agent, close `close_code` (1001 on
+  /// shutdown); the audio already queued at Asterisk plays out. Idempotent.
+  void stop(const std::string& reason, uint16_t close_code = 1000);
   /// End the stream because the media session went away (no `stop` can be played).
   void media_lost(const std::string& why);
 

@@ -229,7 +229,7 @@ StreamManager::~StreamManager() {
   impl_->closing = true;
   auto streams = impl_->by_call;
   impl_->by_call.clear();
-  for (auto& [_, s] : streams) s->stop("shutdown");
+  for (auto& [_, s] : streams) s->stop("shutdown", 1001);
 }
 
 awaitable<Outcome<std::string>> StreamManager::start(std::string call_id, StreamRequest req) {
@@ -281,7 +281,10 @@ void StreamManager::publish(const calls::DomainEvent& e) {
       break;
     }
     case K::call_dtmf:
-      if (auto it = im.by_call.find(e.call_id); it != im.by_call.end()) it->second->dtmf(e.digit);
+      if (auto it = im.by_call.find(e.call_id); it != im.by_call.end()) {
+        auto s = it->second;  // a failed send ends the stream and erases it
+        s->dtmf(e.digit);
+      }
       break;
     case K::call_ended:
       im.armed.erase(e.call_id);
@@ -293,6 +296,12 @@ void StreamManager::publish(const calls::DomainEvent& e) {
     default:
       break;
   }
+}
+
+void StreamManager::stop_all(const std::string& reason) {
+  auto streams = impl_->by_call;
+  impl_->armed.clear();
+  for (auto& [_, s] : streams) s->stop(reason, 1001);
 }
 
 void StreamManager::set_mark_rtt_observer(std::function<void(std::chrono::microseconds)> fn) {

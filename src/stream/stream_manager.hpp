@@ -72,6 +72,9 @@ class StreamManager final : public calls::EventSink {
   /// calls::EventSink: answered → armed/STREAM_URL streams; dtmf; ended.
   void publish(const calls::DomainEvent& e) override;
 
+  /// Service shutdown: every stream gets `stop` and a close 1001 (going away).
+  void stop_all(const std::string& reason);
+
   void set_mark_rtt_observer(std::function<void(std::chrono::microseconds)> fn);
   StreamStats stats() const;
   /// The stream of a call, if any (tests).
