@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "common/log.hpp"
 #include "net/ws_client.hpp"
@@ -55,6 +56,27 @@ void Utterance::end() {
   ended_ = true;
   if (notify_) notify_();
 }
+
+void Utterance::cue(std::string name) {
+  if (ended_ || finished_) return;
+  cues_.push_back(Cue{++cue_seq_, pushed_bytes_, std::move(name), false});
+  if (notify_) notify_();
+}
+
+void Utterance::fire_cues(uint64_t seq, PlayoutEnd end) {
+  while (!cues_.empty() && cues_.front().seq <= seq) {
+    Cue c = std::move(cues_.front());
+    cues_.pop_front();
+    if (on_cue) on_cue(c.name, end);
+  }
+}
+
+namespace {
+constexpr char kCueSeparator = '~';
+std::string cue_id(const Utterance& u, uint64_t seq) {
+  return u.id() + kCueSeparator + std::to_string(seq);
+}
+}  // namespace
 
 // ---------------------------------------------------------------- MediaSession
 
@@ -227,6 +249,7 @@ awaitable<void> MediaSession::teardown(std::shared_ptr<MediaSession> self, std::
   };
   cut(queue_);
   cut(awaiting_);
+  cue_awaiting_.clear();
   pending_bytes_ = 0;
   changed_.notify_all();
 
@@ -434,6 +457,7 @@ awaitable<void> MediaSession::sender(std::shared_ptr<MediaSession> self) {
     }
     const auto now = Clock::now();
     if (playout_end_ < now) playout_end_ = now;
+    dispatch_cues(u);
     const auto ahead = playout_end_ - now;
     const size_t avail = u->pending_.size();
     if (avail == 0 && !u->ended_) {
@@ -450,6 +474,13 @@ awaitable<void> MediaSession::sender(std::shared_ptr<MediaSession> self) {
           static_cast<size_t>(std::chrono::duration_cast<std::chrono::microseconds>(room).count()) *
           opts_.rate_hz * 2 / 1'000'000;
       n = std::min({n, avail, max_message});
+      // Stop at the next cue's frame, so that its MARK_MEDIA follows that audio.
+      for (const auto& c : u->cues_) {
+        if (c.dispatched) continue;
+        const size_t boundary = c.offset / frame_bytes_ * frame_bytes_;
+        if (boundary > u->sent_bytes_) n = std::min(n, boundary - u->sent_bytes_);
+        break;
+      }
       // Whole frames only, except the very last piece of an ended utterance
       // (kept by buffering mode and played as a short frame).
       const bool last_piece = u->ended_ && n == avail;
@@ -476,6 +507,7 @@ awaitable<void> MediaSession::sender(std::shared_ptr<MediaSession> self) {
       playout_end_ += bytes_to_duration(n, opts_.rate_hz);
       u->play_end = playout_end_;
       if (first && u->on_first_sent) u->on_first_sent();
+      dispatch_cues(u);
       continue;
     }
     // Ended and fully sent.
@@ -497,24 +529,69 @@ awaitable<void> MediaSession::sender(std::shared_ptr<MediaSession> self) {
 
 awaitable<void> MediaSession::heard_guard(std::shared_ptr<MediaSession> self) {
   // Asterisk's reply normally ends an utterance; this ends it at the computed
-  // play-out time (plus a margin) if the reply never comes.
+  // play-out time (plus a margin) if the reply never comes. Cues without
+  // MARK_MEDIA (before 22.8) fire at their computed time itself.
   const auto margin = milliseconds(1'500);
-  while (state_ == State::up && !awaiting_.empty()) {
-    auto u = awaiting_.front();
-    const auto due = u->play_end + margin;
-    if (Clock::now() >= due) {
+  while (state_ == State::up && (!awaiting_.empty() || !cue_awaiting_.empty())) {
+    auto due = Clock::time_point::max();
+    if (!awaiting_.empty()) due = awaiting_.front()->play_end + margin;
+    if (!cue_awaiting_.empty())
+      due = std::min(due, cue_awaiting_.front().due + (marks_ ? margin : Clock::duration::zero()));
+    if (Clock::now() < due) {
+      co_await changed_.wait_until(due);
+      continue;
+    }
+    const auto now = Clock::now();
+    while (!cue_awaiting_.empty() &&
+           cue_awaiting_.front().due + (marks_ ? margin : Clock::duration::zero()) <= now) {
+      auto w = std::move(cue_awaiting_.front());
+      cue_awaiting_.pop_front();
+      w.u->fire_cues(w.seq, PlayoutEnd::heard);
+    }
+    while (!awaiting_.empty() && awaiting_.front()->play_end + margin <= now) {
+      auto u = awaiting_.front();
       log::debug("call {}: no play-out reply for {}: using the computed time", call_id_, u->id());
       awaiting_.pop_front();
       finish_utterance(u, PlayoutEnd::heard);
-      continue;
     }
-    co_await changed_.wait_until(due);
   }
   guard_running_ = false;
   (void)self;
 }
 
+void MediaSession::dispatch_cues(const std::shared_ptr<Utterance>& u) {
+  for (auto& c : u->cues_) {
+    if (c.dispatched) continue;
+    const size_t boundary = c.offset / frame_bytes_ * frame_bytes_;
+    if (boundary > u->sent_bytes_) break;  // its audio is not all sent yet
+    c.dispatched = true;
+    const auto due = playout_end_ - bytes_to_duration(u->sent_bytes_ - boundary, opts_.rate_hz);
+    if (marks_) send_command(cws::CommandType::mark_media, cue_id(*u, c.seq));
+    cue_awaiting_.push_back(CueWait{u, c.seq, due});
+  }
+  if (!cue_awaiting_.empty() && !guard_running_) {
+    guard_running_ = true;
+    spawn(ex_, heard_guard(shared_from_this()), "media session heard guard");
+  }
+}
+
+void MediaSession::cue_heard(const std::string& id) {
+  // Replies come in order: every cue dispatched before this one was heard too.
+  auto it = std::find_if(cue_awaiting_.begin(), cue_awaiting_.end(),
+                         [&](const CueWait& w) { return cue_id(*w.u, w.seq) == id; });
+  if (it == cue_awaiting_.end()) return;
+  std::vector<CueWait> done(std::make_move_iterator(cue_awaiting_.begin()),
+                            std::make_move_iterator(it + 1));
+  cue_awaiting_.erase(cue_awaiting_.begin(), it + 1);
+  for (auto& w : done) w.u->fire_cues(w.seq, PlayoutEnd::heard);
+  changed_.notify_all();
+}
+
 void MediaSession::heard(const std::string& id) {
+  if (id.find(kCueSeparator) != std::string::npos) {
+    cue_heard(id);
+    return;
+  }
   if (awaiting_.empty()) return;
   auto it = awaiting_.begin();
   if (!id.empty()) {
@@ -538,6 +615,7 @@ size_t MediaSession::flush() {
   auto a = std::move(awaiting_);
   queue_.clear();
   awaiting_.clear();
+  cue_awaiting_.clear();  // FLUSH_MEDIA drops pending marks: their cues fire as interrupted
   for (auto& u : a) finish_utterance(u, PlayoutEnd::interrupted);
   for (auto& u : q) finish_utterance(u, PlayoutEnd::interrupted);
   playout_end_ = Clock::now();
@@ -557,6 +635,9 @@ void MediaSession::finish_utterance(const std::shared_ptr<Utterance>& u, Playout
     heard_s = std::chrono::duration<double>(played).count();
   }
   u->pending_.clear();
+  // Cues not fired yet lie before the end: heard with it, or cut with it.
+  u->fire_cues(std::numeric_limits<uint64_t>::max(), end);
+  u->on_cue = nullptr;
   auto cb = std::move(u->on_finished);
   u->on_finished = nullptr;
   u->on_first_sent = nullptr;

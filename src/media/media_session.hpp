@@ -95,6 +95,13 @@ class Utterance {
   void push(std::span<const int16_t> pcm);
   /// No more audio will come.
   void end();
+  /// A cue point at the current end of the pushed audio: on_cue(name, heard)
+  /// once the audio before it has played (MARK_MEDIA/MEDIA_MARK_PROCESSED on
+  /// 22.8+, else its computed play-out time), up to one frame (20 ms) early
+  /// because Asterisk plays whole frames; (name, interrupted/failed) when the
+  /// utterance is cut first. Cues fire in order, before on_finished. No-op
+  /// once ended.
+  void cue(std::string name);
   bool ended() const { return ended_; }
   bool finished() const { return finished_; }
   /// Bytes pushed and not yet handed to Asterisk.
@@ -109,6 +116,8 @@ class Utterance {
   /// Heard to the end, interrupted by flush(), or failed (session lost).
   /// `heard_s`: seconds of it played to the caller (computed).
   std::function<void(PlayoutEnd end, double heard_s)> on_finished;
+  /// A cue point reached (see cue()).
+  std::function<void(const std::string& name, PlayoutEnd end)> on_cue;
 
  private:
   friend class MediaSession;
@@ -118,6 +127,16 @@ class Utterance {
   bool ended_ = false;
   bool started_ = false;   // START_MEDIA_BUFFERING sent
   bool finished_ = false;  // on_finished called
+  struct Cue {
+    uint64_t seq = 0;
+    size_t offset = 0;  // bytes of audio before it
+    std::string name;
+    bool dispatched = false;  // MARK_MEDIA sent / due time known
+  };
+  std::deque<Cue> cues_;  // not yet fired, in order
+  uint64_t cue_seq_ = 0;
+  /// Fire every cue up to `seq` (in order) with `end`.
+  void fire_cues(uint64_t seq, PlayoutEnd end);
   std::chrono::steady_clock::time_point play_start{}, play_end{};
   std::function<void()> notify_;  // wakes the session's sender
 };
@@ -195,7 +214,9 @@ class MediaSession : public std::enable_shared_from_this<MediaSession> {
   void heard(const std::string& id);
   void lost(const std::string& reason);
   void place();
-
+  /// Cues of `u` whose audio is all sent: MARK_MEDIA (or a due time).
+  void dispatch_cues(const std::shared_ptr<Utterance>& u);
+  void cue_heard(const std::string& id);
   asio::any_io_executor ex_;
   ari::AriApi& ari_;
   MediaSessionOptions opts_;
@@ -213,6 +234,12 @@ class MediaSession : public std::enable_shared_from_this<MediaSession> {
   bool xoff_ = false;
   std::deque<std::shared_ptr<Utterance>> queue_;     // not fully sent, in order
   std::deque<std::shared_ptr<Utterance>> awaiting_;  // fully sent, not yet heard
+  struct CueWait {
+    std::shared_ptr<Utterance> u;
+    uint64_t seq = 0;
+    Clock::time_point due{};  // computed play-out time of its position
+  };
+  std::deque<CueWait> cue_awaiting_;  // dispatched cues not yet heard, in order
   size_t pending_bytes_ = 0;
   Clock::time_point playout_end_{};  // when Asterisk's queue will have played out
   bool sender_running_ = false;

@@ -78,6 +78,7 @@ void AgentStream::run(std::shared_ptr<net::WsConnection> ws,
   si.format = req_.format;
   si.custom_parameters = req_.custom_parameters;
   send(twilio::start(++seq_, si));
+  if (ended_) return;  // the agent was gone before start
   if (req_.tracks == Tracks::both) {
     session_->on_sent = [weak](std::string_view pcm, Clock::time_point at) {
       if (auto s = weak.lock()) s->on_sent(pcm, at);
@@ -141,6 +142,7 @@ void AgentStream::dtmf(std::string_view digit) {
 }
 
 void AgentStream::send_mark(const std::string& name, Clock::time_point received) {
+  if (pending_marks_) --pending_marks_;
   if (!send(twilio::mark(++seq_, sid_, name))) return;
   ++counters_.marks;
   if (hooks_.on_mark_rtt)
@@ -172,6 +174,8 @@ void AgentStream::on_text(std::string_view text) {
       on_clear();
       break;
     case K::hangup:
+      if (hangup_requested_) break;  // once
+      hangup_requested_ = true;
       log::info("call {}: stream {}: the agent hangs up", call_id_, sid_);
       if (hooks_.on_hangup) hooks_.on_hangup();
       break;
@@ -220,6 +224,14 @@ void AgentStream::on_agent_media(const std::string& bytes) {
       auto g = wseg.lock();
       if (s && g) s->segment_done(g);
     };
+    seg->u->on_cue = [weak, wseg](const std::string& name, media::PlayoutEnd) {
+      auto s = weak.lock();
+      auto g = wseg.lock();
+      if (!s || !g || g->cue_times.empty()) return;
+      const auto at = g->cue_times.front();
+      g->cue_times.pop_front();
+      s->send_mark(name, at);
+    };
     if (!session_->play(seg->u)) {
       end("buffer_full", "the call's media session takes no more audio", 1008);
       return;
@@ -229,6 +241,7 @@ void AgentStream::on_agent_media(const std::string& bytes) {
   }
   open_->u->push(scratch_);
   last_agent_media_ = Clock::now();
+  changed_.notify_all();  // the pump re-arms its idle deadline
 }
 
 void AgentStream::close_open_segment() {
@@ -246,9 +259,17 @@ void AgentStream::close_open_segment() {
 
 void AgentStream::on_agent_mark(std::string name) {
   const auto now = Clock::now();
+  if (pending_marks_ >= opts_.max_pending_marks) {
+    end("protocol_error",
+        "more than " + std::to_string(opts_.max_pending_marks) + " marks waiting to be returned",
+        1008);
+    return;
+  }
+  ++pending_marks_;
   if (open_) {
-    open_->marks.emplace_back(std::move(name), now);
-    close_open_segment();
+    // A cue point in the open segment: the audio goes on without a seam.
+    open_->cue_times.push_back(now);
+    open_->u->cue(std::move(name));
   } else if (!segments_.empty()) {
     segments_.back()->marks.emplace_back(std::move(name), now);
   } else {
@@ -268,8 +289,9 @@ void AgentStream::on_clear() {
   ++counters_.clears;
   if (open_) close_open_segment();
   // FLUSH_MEDIA: Asterisk drops what it queued; every segment ends
-  // interrupted and returns its marks (segment_done).
-  if (session_ && session_->up()) session_->flush();
+  // interrupted and returns its marks (segment_done). Nothing of ours
+  // queued: nothing to flush (a clear flood must not cut others' speech).
+  if (session_ && session_->up() && !segments_.empty()) session_->flush();
   auto left = segments_;  // none normally; a session that is down
   for (auto& s : left) segment_done(s);
   out_q_.clear();
@@ -339,7 +361,7 @@ void AgentStream::stop(const std::string& reason, uint16_t close_code) {
   auto self = shared_from_this();  // the end may release the last owner
   close_open_segment();            // what the agent sent plays out
   send(twilio::stop(++seq_, sid_, call_id_, opts_.account_sid));
-  end(reason, "", close_code);
+  end(hangup_requested_ && reason == "hangup" ? "agent_hangup" : reason, "", close_code);
 }
 
 void AgentStream::media_lost(const std::string& why) {

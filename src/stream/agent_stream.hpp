@@ -6,12 +6,14 @@
 /// them has been *heard*, and `clear` is barge-in (FLUSH_MEDIA at Asterisk).
 ///
 /// Agent audio is played in *segments*: a segment is one media::Utterance that
-/// takes the agent's audio until its next `mark` (or a pause of `idle_end`),
-/// so a mark is returned when its segment is heard — MEDIA_MARK_PROCESSED on
-/// Asterisk 22.8+, else MEDIA_BUFFERING_COMPLETED or the computed play-out
-/// time (media_session.hpp). A mark sent while nothing is queued comes back at
-/// once; `clear` ends every segment as interrupted and returns their marks, as
-/// Twilio does.
+/// takes the agent's audio until a pause of `idle_end` (or a clear), so audio
+/// sent in many pieces plays without a seam. A `mark` becomes a cue point of the
+/// open segment (Utterance::cue: MARK_MEDIA/MEDIA_MARK_PROCESSED on Asterisk
+/// 22.8+, else the computed play-out time; at most one 20 ms frame early), and
+/// comes back when the audio before it has been heard. A mark sent while no
+/// segment is open waits for the last segment to be heard, or comes back at
+/// once when nothing is queued; `clear` cuts every segment and returns every
+/// pending mark, as Twilio does.
 ///
 /// Transport-agnostic: the socket is one the service dialled (ws_connect) or
 /// one the agent opened (the server's upgrade); both are net::WsConnection.
@@ -59,8 +61,10 @@ struct StreamOptions {
   size_t max_queued_messages = 250;
   /// Agent audio received and not yet handed to Asterisk, at most (seconds).
   std::chrono::seconds max_buffered_audio{60};
-  /// Agent audio with no `mark` ends its segment after this pause.
+  /// A segment ends after this pause in the agent's audio.
   std::chrono::milliseconds idle_end{1'000};
+  /// Marks sent and not yet returned, at most; beyond it: 1008.
+  size_t max_pending_marks = 1024;
   bool verify_tls = true;
   /// start.accountSid / stop.accountSid (Twilio's account; here the ARI app).
   std::string account_sid;
@@ -112,12 +116,15 @@ class AgentStream : public std::enable_shared_from_this<AgentStream> {
   const std::string& call_id() const { return call_id_; }
   const StreamRequest& request() const { return req_; }
   bool ended() const { return ended_; }
+  /// run() happened (before it the stream has not started).
+  bool running() const { return ws_ != nullptr; }
   const StreamCounters& counters() const { return counters_; }
 
  private:
   struct Segment {
     std::shared_ptr<media::Utterance> u;
-    std::vector<std::pair<std::string, Clock::time_point>> marks;  // name, received
+    std::deque<Clock::time_point> cue_times;  // when each of its cues (marks) came
+    std::vector<std::pair<std::string, Clock::time_point>> marks;  // after its end
     bool done = false;
   };
 
@@ -160,6 +167,8 @@ class AgentStream : public std::enable_shared_from_this<AgentStream> {
   std::shared_ptr<Segment> open_;                  // taking audio
   Clock::time_point last_agent_media_{};
   uint64_t segment_seq_ = 0;
+  size_t pending_marks_ = 0;
+  bool hangup_requested_ = false;
 
   // what the caller hears → agent (tracks=both), paced at play-out time
   std::unique_ptr<audio::Resampler> out_down_;

@@ -70,9 +70,11 @@ struct StreamManager::Impl : std::enable_shared_from_this<StreamManager::Impl> {
   }
 
   void hang_up(const std::string& call_id, std::string why) {
+    if (closing) return;
     auto task = [](std::shared_ptr<Impl> me, std::string id, std::string why) -> awaitable<void> {
       log::info("call {}: hanging up: {}", id, why);
-      auto st = co_await me->calls.hangup(id, "normal");
+      std::string cause = "normal";  // named: no temporary in the co_await (g++ 12)
+      auto st = co_await me->calls.hangup(id, std::move(cause));
       if (!st) log::debug("call {}: hang-up: {}", id, st.error().message);
     };
     spawn(ex, task(shared_from_this(), call_id, std::move(why)), "stream hang-up");
@@ -87,7 +89,8 @@ struct StreamManager::Impl : std::enable_shared_from_this<StreamManager::Impl> {
     };
     tap.on_closed = [ws](const std::string& reason) {
       auto st = ws.lock();
-      if (!st) return;
+      // Before run() the starter sees the session down and reports it itself.
+      if (!st || !st->running()) return;
       if (reason == "call ended")
         st->stop("hangup");
       else
@@ -125,6 +128,8 @@ struct StreamManager::Impl : std::enable_shared_from_this<StreamManager::Impl> {
       return e;
     };
     auto session = co_await attach(s);
+    // Shutting down: the voice and calls modules may be gone; touch nothing.
+    if (closing) co_return Error(ErrorCode::wrong_state, "The service is shutting down");
     if (!session) co_return fail(session.error());
     auto url = parse_url(req.url);
     if (!url) co_return fail(Error(ErrorCode::validation_failed, "url is not a ws(s) URL"));
@@ -139,6 +144,10 @@ struct StreamManager::Impl : std::enable_shared_from_this<StreamManager::Impl> {
     // Named, not a temporary in the co_await (g++ 12, docs/CODING.md).
     std::string target = url->path.empty() ? std::string("/") : url->path;
     auto r = co_await net::ws_connect(*url, std::move(target), std::move(wo));
+    if (closing) {
+      if (r.connection) r.connection->close(1001, "shutting down");
+      co_return Error(ErrorCode::wrong_state, "The service is shutting down");
+    }
     if (!r.connection) {
       std::string why = "agent server " + req.url + " not reachable: " + r.error;
       if (r.http_status)
@@ -170,6 +179,10 @@ struct StreamManager::Impl : std::enable_shared_from_this<StreamManager::Impl> {
       me->starting.insert(call_id);
       auto s = me->make_stream(call_id, req);
       auto session = co_await me->attach(s);
+      if (me->closing) {
+        ws->close(1001, "shutting down");
+        co_return;
+      }
       me->starting.erase(call_id);
       if (!session) {
         me->voice.detach_media(call_id, s->stream_sid());
@@ -250,6 +263,8 @@ Outcome<std::string> StreamManager::stop(const std::string& call_id) {
 }
 
 void StreamManager::arm(const std::string& call_id, StreamRequest req) {
+  auto rec = impl_->calls.get_call(call_id);
+  if (!rec || calls::is_final(rec->state)) return;  // gone already: nothing to stream
   if (impl_->calls.media_ready(call_id)) {
     impl_->start_async(call_id, std::move(req), "requested");
     return;
@@ -301,6 +316,8 @@ void StreamManager::publish(const calls::DomainEvent& e) {
 void StreamManager::stop_all(const std::string& reason) {
   auto streams = impl_->by_call;
   impl_->armed.clear();
+  impl_->by_call.clear();
+  impl_->closing = true;  // no events, no hang-ups (onStreamEnd) from here on
   for (auto& [_, s] : streams) s->stop(reason, 1001);
 }
 

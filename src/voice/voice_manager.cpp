@@ -722,7 +722,7 @@ awaitable<Status> VoiceManager::stop_capture(std::string call_id) {
   if (!vc || !vc->capture) co_return ok_status();
   im->stop_capture_now(vc, "requested");
   // Nothing else needs the media path: free it at Asterisk.
-  if (vc->jobs.empty() && vc->session) {
+  if (vc->jobs.empty() && vc->taps.empty() && vc->session) {
     auto s = vc->session;
     co_await s->stop("capture stopped");
   }

@@ -177,7 +177,7 @@ TEST(Stream, ServiceDialsTheAgentAndStreamsTheCallerInTwilioMessages) {
     }
     const double sim = agent::similarity(audio::resample(received, 16000, 8000), at_agent, 8000);
     std::printf(
-        "[ stream ] %llu media messages (rms %.0f), similarity to what Asterisk sent %.3f\n",
+        "[ stream ] %llu media messages (rms %.0f), similarity to what Asterisk sent %.4f\n",
         static_cast<unsigned long long>(media), rms(at_agent), sim);
     EXPECT_GT(rms(at_agent), 1000.0);
     EXPECT_GT(sim, 0.95);
@@ -251,9 +251,71 @@ TEST(Stream, AgentAudioIsHeardAndItsMarkComesBackOncePlayed) {
     audio::ulaw_decode(echo, sent_pcm);
     const double sim =
         agent::similarity(audio::resample(decoded->pcm.samples, 16000, 8000), sent_pcm, 8000);
-    std::printf("[ stream ] what the caller heard vs what the agent sent: similarity %.3f\n", sim);
+    std::printf("[ stream ] what the caller heard vs what the agent sent: similarity %.4f\n", sim);
     EXPECT_GT(sim, 0.95);
     EXPECT_GT(svc.streams().stats().marks, 0u);
+  });
+}
+
+// An agent that marks after every 20 ms chunk (as Twilio's OpenAI sample marks
+// every delta): the caller hears the audio without a seam, and each mark comes
+// back when its chunk has played, in order, at 20 ms steps.
+TEST(Stream, MarksAfterEveryChunkNeitherCutTheAudioNorComeBackEarly) {
+  TempDir dir;
+  asio::io_context io;
+  agent::Server srv(io);
+  run_service_on(io, stream_config(dir), [&](app::Service&, Rig& rig) -> awaitable<void> {
+    auto [call_id, channel] = co_await rig.inbound();
+    CO_ASSERT_TRUE(!call_id.empty());
+    const std::string sid =
+        co_await start_stream(rig, call_id, R"({"url":")" + srv.url() + R"("})");
+    auto peer = co_await started_peer(srv);
+    CO_ASSERT_TRUE(peer != nullptr);
+    co_await rig.sim_call("DELETE", "/_sim/channels/" + channel + "/heard");
+    const auto chunks = agent::media_messages(tone_mulaw(3.0), sid, 160);
+    for (size_t k = 0; k < chunks.size(); ++k) {
+      peer->send(chunks[k]);
+      peer->send(agent::mark_message(sid, "m" + std::to_string(k)));
+    }
+    const std::string last = "m" + std::to_string(chunks.size() - 1);
+    const bool all = co_await test::until([&] { return peer->find("mark", last); }, 8000);
+    CO_ASSERT_TRUE(all);
+    // In order, one per 20 ms of audio.
+    std::vector<agent::Clock::time_point> at;
+    for (size_t i = 0; i < peer->raw.size(); ++i) {
+      auto d = json::parse(peer->raw[i]);
+      if (!d || json::get_string(*d, "event") != "mark") continue;
+      EXPECT_EQ(json::get_string(*json::find(*d, "mark"), "name"), "m" + std::to_string(at.size()));
+      at.push_back(peer->at[i]);
+    }
+    CO_ASSERT_TRUE(at.size() == chunks.size());
+    double worst = 0;
+    for (size_t k = 0; k < at.size(); ++k) {
+      const double off =
+          std::chrono::duration<double, std::milli>(at[k] - at[0]).count() - 20.0 * k;
+      worst = std::max(worst, std::abs(off));
+    }
+    // What the caller heard: the tone without a gap from its first to its last 20 ms.
+    auto wav = co_await rig.sim_call("GET", "/_sim/channels/" + channel + "/heard.wav");
+    auto decoded = audio::parse_wav(wav.body);
+    CO_ASSERT_TRUE(decoded.ok());
+    const auto& pcm = decoded->pcm.samples;
+    std::vector<double> block;
+    for (size_t off = 0; off + 320 <= pcm.size(); off += 320)
+      block.push_back(rms(std::vector<int16_t>(pcm.begin() + off, pcm.begin() + off + 320)));
+    size_t first = 0, last_loud = 0, quiet = 0;
+    while (first < block.size() && block[first] < 1000) ++first;
+    for (size_t i = first; i < block.size(); ++i)
+      if (block[i] >= 1000) last_loud = i;
+    for (size_t i = first; i <= last_loud && i < block.size(); ++i)
+      if (block[i] < 1000) ++quiet;
+    std::printf(
+        "[ stream ] %zu marks, worst offset from 20 ms steps %.1f ms; %zu ms heard, "
+        "%zu quiet 20 ms blocks inside\n",
+        at.size(), worst, (last_loud - first + 1) * 20, quiet);
+    EXPECT_LE(worst, 40.0);
+    EXPECT_EQ(quiet, 0u);
+    EXPECT_NEAR(static_cast<double>(last_loud - first + 1) * 20, 3000, 60);
   });
 }
 
@@ -293,6 +355,11 @@ TEST(Stream, ClearStopsTheAudioAtOnceAndReturnsTheMark) {
     EXPECT_LE(h.last_end_ms - clear_at, 60);
     EXPECT_LT(mark_ms, 200);
     EXPECT_EQ(svc.streams().stats().clears, 1u);
+    const std::string m = svc.metrics_text();
+    for (const char* line : {"asterisk_api_stream_clears_total 1", "asterisk_api_streams 1",
+                             "asterisk_api_streams_total{outcome=\"started\"} 1",
+                             "asterisk_api_stream_mark_seconds_count 1"})
+      EXPECT_NE(m.find(line), std::string::npos) << line;
     // The stream goes on: more audio is heard again.
     for (const auto& m : agent::media_messages(tone_mulaw(0.5), sid, 160)) peer->send(m);
     peer->send(agent::mark_message(sid, "short"));
