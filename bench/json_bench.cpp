@@ -46,11 +46,14 @@ double node_ns_per_event(int iterations) {
   if (std::system("command -v node >/dev/null 2>&1") != 0) return -1;
   std::string script = "/tmp/aa_json_bench.js";
   std::ofstream js(script);
-  js << "const s = " << "'" << kStasisStart << "';\n"
+  js << "const s = "
+     << "'" << kStasisStart << "';\n"
      << "let n = 0; const N = " << iterations << ";\n"
-     << "for (let i = 0; i < 20000; i++) { const o = JSON.parse(s); o.seq = i; n += JSON.stringify(o).length; }\n"
+     << "for (let i = 0; i < 20000; i++) { const o = JSON.parse(s); o.seq = i; n += "
+        "JSON.stringify(o).length; }\n"
      << "const t0 = process.hrtime.bigint();\n"
-     << "for (let i = 0; i < N; i++) { const o = JSON.parse(s); o.seq = i; n += JSON.stringify(o).length; }\n"
+     << "for (let i = 0; i < N; i++) { const o = JSON.parse(s); o.seq = i; n += "
+        "JSON.stringify(o).length; }\n"
      << "const t1 = process.hrtime.bigint();\n"
      << "console.log(Number(t1 - t0) / N, n);\n";
   js.close();
@@ -78,8 +81,8 @@ int main(int argc, char** argv) {
   } else {
     std::printf("  node not found: comparison skipped\n");
   }
-  std::printf("{\"json_path\":{\"ours_us\":%.3f,\"node_us\":%s,\"iterations\":%d,\"checksum\":%zu}}\n",
-              ours / 1000, node > 0 ? std::to_string(node / 1000).c_str() : "null", iterations,
-              sink);
+  std::printf(
+      "{\"json_path\":{\"ours_us\":%.3f,\"node_us\":%s,\"iterations\":%d,\"checksum\":%zu}}\n",
+      ours / 1000, node > 0 ? std::to_string(node / 1000).c_str() : "null", iterations, sink);
   return 0;
 }

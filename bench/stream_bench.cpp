@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "app/service.hpp"
+#include "bench_support.hpp"
 #include "calls/call_manager.hpp"
 #include "common/asio.hpp"  // first: Boost 1.74
 #include "common/json.hpp"
@@ -46,11 +47,9 @@
 #include "voice/voice_manager.hpp"
 
 using namespace aa;
-using Clock = std::chrono::steady_clock;
+using namespace aa::bench;
 
 namespace {
-
-constexpr std::string_view kJson = "application/json";
 
 double us_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::micro>(b - a).count();
@@ -61,26 +60,11 @@ double pct(std::vector<double> v, double p) {
   const size_t i = std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * v.size()));
   return v[i];
 }
-double thread_cpu_s() {
-  rusage u{};
-  getrusage(RUSAGE_THREAD, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 uint64_t hash_bytes(std::string_view s) {
   return std::hash<std::string_view>{}(s);
 }
 bool silent(std::string_view frame) {
   return std::all_of(frame.begin(), frame.end(), [](char c) { return c == 0; });
-}
-
-template <class Pred>
-awaitable<bool> until(Pred p, int ms) {
-  const auto end = Clock::now() + std::chrono::milliseconds(ms);
-  while (!p()) {
-    if (Clock::now() > end) co_return false;
-    co_await sleep_for(std::chrono::milliseconds(2));
-  }
-  co_return true;
 }
 
 /// Agent servers on their own thread. Mode latency: record each inbound
@@ -187,7 +171,6 @@ class Agents {
   void pace(Peer& p) {
     p.pacer = std::make_unique<asio::steady_timer>(io_);
     auto next = Clock::now();
-    std::function<void()> tick;
     auto* peer = &p;
     tick_ = [this, peer, next]() mutable {
       std::string frame(640, '\0');
@@ -220,26 +203,6 @@ class Agents {
   Stats st_;
 };
 
-struct Client {
-  std::string base, sim;
-  std::map<std::string, std::string, std::less<>> ready;  // channelId → callId
-  std::shared_ptr<net::WsConnection> ws;
-
-  awaitable<net::ClientResponse> call(std::string method, std::string url, std::string body) {
-    auto r = co_await net::http_fetch(method, url, std::move(body), kJson);
-    co_return r;
-  }
-  awaitable<std::pair<std::string, std::string>> inbound(std::string from) {
-    const std::string body = R"({"from":")" + from + R"(","to":"1001"})";
-    auto in = co_await call("POST", sim + "/_sim/inbound", body);
-    std::string channel;
-    if (auto d = json::parse(in.body)) channel = std::string(json::get_string(*d, "channelId"));
-    co_await until([&] { return ready.count(channel) > 0; }, 10000);
-    auto it = ready.find(channel);
-    co_return std::make_pair(it == ready.end() ? std::string() : it->second, channel);
-  }
-};
-
 app::Config config() {
   app::Config c;
   c.api_host = "127.0.0.1";
@@ -252,36 +215,6 @@ app::Config config() {
   c.asr_auto_start = "off";
   c.max_connections = 100'000;
   return c;
-}
-
-void with_service(app::Config cfg, std::function<awaitable<void>(app::Service&, Client&)> body) {
-  asio::io_context io;
-  app::Service svc(io, std::move(cfg));
-  Client c;
-  c.base = "http://127.0.0.1:" + std::to_string(svc.start());
-  c.sim = svc.simulator_url();
-  auto task = [&]() -> awaitable<void> {
-    co_await until([&] { return svc.calls().ari_connected(); }, 5000);
-    const Url url = *parse_url(c.base);
-    auto r = co_await net::ws_connect(url, "/events");
-    c.ws = r.connection;
-    if (c.ws)
-      c.ws->on_message = [&c](std::string_view m) {
-        auto d = json::parse(m);
-        if (d && json::get_string(*d, "type") == "call.ready")
-          c.ready[std::string(json::get_string(*d, "channelId"))] = json::get_string(*d, "callId");
-      };
-    co_await body(svc, c);
-    if (c.ws) c.ws->close(1000);
-    co_await svc.shutdown();
-  };
-  bool done = false;
-  asio::co_spawn(io, task(), [&](std::exception_ptr) {
-    done = true;
-    io.stop();
-  });
-  io.run();
-  if (!done) std::fprintf(stderr, "stream_bench: a part did not finish\n");
 }
 
 struct Results {
@@ -307,70 +240,73 @@ int main(int argc, char** argv) {
     Agents agents(Agents::Mode::latency);
     std::vector<std::pair<uint64_t, Clock::time_point>> frames_in, frames_out;
     std::vector<double> baseline;
-    with_service(config(), [&](app::Service& svc, Client& c) -> awaitable<void> {
-      auto [id, channel] = co_await c.inbound("5551234");
-      if (id.empty()) co_return;
-      // Our own tap on the call's media session: when each frame came off
-      // Asterisk's socket, and when each frame went to it.
-      voice::MediaTap tap;
-      tap.on_audio = [&](std::span<const int16_t> pcm) {
-        const std::string_view b(reinterpret_cast<const char*>(pcm.data()), pcm.size_bytes());
-        if (!silent(b)) frames_in.emplace_back(hash_bytes(b), Clock::now());
-      };
-      auto session = co_await svc.voice().attach_media(id, "bench", std::move(tap));
-      if (!session) co_return;
-      (*session)->on_sent = [&](std::string_view pcm, Clock::time_point) {
-        const auto now = Clock::now();
-        for (size_t off = 0; off + 640 <= pcm.size(); off += 640)
-          frames_out.emplace_back(hash_bytes(pcm.substr(off, 640)), now);
-      };
-      // The caller talks the whole time (unique frames), the agent sends its own.
-      const std::string text =
-          "The quick brown fox jumps over the lazy dog while the agent keeps talking back, "
-          "and every twenty milliseconds of this sentence is a frame of its own.";
-      co_await c.call("POST", c.base + "/calls/" + id + "/stream",
-                      R"({"url":")" + agents.url() + R"(","format":"slin16"})");
-      const auto end = Clock::now() + std::chrono::seconds(latency_seconds);
-      while (Clock::now() < end) {
-        co_await c.call("POST", c.sim + "/_sim/channels/" + channel + "/say",
-                        R"({"text":")" + text + R"("})");
-      }
-      // Baseline: a bare WebSocket message from this thread to the agents' thread.
-      const Url url = *parse_url(agents.url("/ping"));
-      auto r = co_await net::ws_connect(url, "/ping");
-      std::vector<Clock::time_point> sent;
-      if (r.connection) {
-        for (int i = 0; i < 1000; ++i) {
-          sent.push_back(Clock::now());
-          r.connection->send("{\"event\":\"ping\"}");
-          co_await sleep_for(std::chrono::milliseconds(2));
-        }
-        co_await sleep_for(std::chrono::milliseconds(100));
-        r.connection->close(1000);
-      }
-      agents.stop();
-      const auto& st = agents.stats();
-      for (size_t i = 0; i < std::min(sent.size(), st.pings.size()); ++i)
-        baseline.push_back(us_between(sent[i], st.pings[i]));
-      std::vector<double> in, out;
-      for (const auto& [h, t] : frames_in)
-        if (auto it = st.inbound.find(h); it != st.inbound.end())
-          in.push_back(us_between(t, it->second));
-      for (const auto& [h, t] : frames_out)
-        if (auto it = st.sent.find(h); it != st.sent.end())
-          out.push_back(us_between(it->second, t));
-      res.in_n = in.size();
-      res.out_n = out.size();
-      res.base_n = baseline.size();
-      res.in_p50 = pct(in, 50);
-      res.in_p99 = pct(in, 99);
-      res.out_p50 = pct(out, 50);
-      res.out_p99 = pct(out, 99);
-      res.base_p50 = pct(baseline, 50);
-      res.base_p99 = pct(baseline, 99);
-      svc.voice().detach_media(id, "bench");
-      (*session)->on_sent = nullptr;
-    });
+    with_service(
+        config(),
+        [&](app::Service& svc, Client& c) -> awaitable<void> {
+          auto [id, channel] = co_await c.inbound("5551234");
+          if (id.empty()) co_return;
+          // Our own tap on the call's media session: when each frame came off
+          // Asterisk's socket, and when each frame went to it.
+          voice::MediaTap tap;
+          tap.on_audio = [&](std::span<const int16_t> pcm) {
+            const std::string_view b(reinterpret_cast<const char*>(pcm.data()), pcm.size_bytes());
+            if (!silent(b)) frames_in.emplace_back(hash_bytes(b), Clock::now());
+          };
+          auto session = co_await svc.voice().attach_media(id, "bench", std::move(tap));
+          if (!session) co_return;
+          (*session)->on_sent = [&](std::string_view pcm, Clock::time_point) {
+            const auto now = Clock::now();
+            for (size_t off = 0; off + 640 <= pcm.size(); off += 640)
+              frames_out.emplace_back(hash_bytes(pcm.substr(off, 640)), now);
+          };
+          // The caller talks the whole time (unique frames), the agent sends its own.
+          const std::string text =
+              "The quick brown fox jumps over the lazy dog while the agent keeps talking back, "
+              "and every twenty milliseconds of this sentence is a frame of its own.";
+          co_await c.call("POST", c.base + "/calls/" + id + "/stream",
+                          R"({"url":")" + agents.url() + R"(","format":"slin16"})");
+          const auto end = Clock::now() + std::chrono::seconds(latency_seconds);
+          while (Clock::now() < end) {
+            co_await c.call("POST", c.sim + "/_sim/channels/" + channel + "/say",
+                            R"({"text":")" + text + R"("})");
+          }
+          // Baseline: a bare WebSocket message from this thread to the agents' thread.
+          const Url url = *parse_url(agents.url("/ping"));
+          auto r = co_await net::ws_connect(url, "/ping");
+          std::vector<Clock::time_point> sent;
+          if (r.connection) {
+            for (int i = 0; i < 1000; ++i) {
+              sent.push_back(Clock::now());
+              r.connection->send("{\"event\":\"ping\"}");
+              co_await sleep_for(std::chrono::milliseconds(2));
+            }
+            co_await sleep_for(std::chrono::milliseconds(100));
+            r.connection->close(1000);
+          }
+          agents.stop();
+          const auto& st = agents.stats();
+          for (size_t i = 0; i < std::min(sent.size(), st.pings.size()); ++i)
+            baseline.push_back(us_between(sent[i], st.pings[i]));
+          std::vector<double> in, out;
+          for (const auto& [h, t] : frames_in)
+            if (auto it = st.inbound.find(h); it != st.inbound.end())
+              in.push_back(us_between(t, it->second));
+          for (const auto& [h, t] : frames_out)
+            if (auto it = st.sent.find(h); it != st.sent.end())
+              out.push_back(us_between(it->second, t));
+          res.in_n = in.size();
+          res.out_n = out.size();
+          res.base_n = baseline.size();
+          res.in_p50 = pct(in, 50);
+          res.in_p99 = pct(in, 99);
+          res.out_p50 = pct(out, 50);
+          res.out_p99 = pct(out, 99);
+          res.base_p50 = pct(baseline, 50);
+          res.base_p99 = pct(baseline, 99);
+          svc.voice().detach_media(id, "bench");
+          (*session)->on_sent = nullptr;
+        },
+        "stream_bench");
   }
   std::printf("== Agent streams: added latency of our hop (slin16, %d s, matched by content)\n",
               latency_seconds);
@@ -388,44 +324,45 @@ int main(int argc, char** argv) {
   // 2. Streams per core: N echo streams, μ-law 8 kHz.
   {
     Agents agents(Agents::Mode::echo);
-    uint64_t agent_in0 = 0;
-    (void)agent_in0;
-    with_service(config(), [&](app::Service& svc, Client& c) -> awaitable<void> {
-      int ok = 0;
-      for (int i = 0; i < streams; ++i) {
-        auto [id, channel] = co_await c.inbound(std::to_string(5550000 + i));
-        if (id.empty()) continue;
-        auto r = co_await c.call("POST", c.base + "/calls/" + id + "/stream",
-                                 R"({"url":")" + agents.url() + R"("})");
-        if (r.status == 201) ++ok;
-      }
-      res.streams = ok;
-      co_await sleep_for(std::chrono::seconds(1));
-      const auto s0 = svc.streams().stats();
-      auto before = co_await c.call("GET", c.sim + "/_sim/media", "");
-      const double cpu0 = thread_cpu_s();
-      const auto t0 = Clock::now();
-      co_await sleep_for(std::chrono::seconds(seconds));
-      const double cpu = thread_cpu_s() - cpu0;
-      const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-      const auto s1 = svc.streams().stats();
-      auto after = co_await c.call("GET", c.sim + "/_sim/media", "");
-      auto b = json::parse(before.body), a = json::parse(after.body);
-      if (a && b) {
-        res.sim_late = json::get_int(*a, "lateWakes") - json::get_int(*b, "lateWakes");
-        res.sim_ticks = json::get_int(*a, "ticks") - json::get_int(*b, "ticks");
-      }
-      res.frames_out = s1.frames_out - s0.frames_out;
-      res.frames_in = s1.frames_in - s0.frames_in;
-      res.late_service = s1.late_frames - s0.late_frames;
-      if (ok > 0 && wall > 0) {
-        res.cpu_per_stream_pct = 100 * cpu / wall / ok;
-        res.streams_per_core = res.cpu_per_stream_pct > 0 ? 100 / res.cpu_per_stream_pct : 0;
-      }
-      agents.stop();
-      res.agent_in = agents.stats().media_in;
-      res.agent_gaps = agents.stats().gaps;
-    });
+    with_service(
+        config(),
+        [&](app::Service& svc, Client& c) -> awaitable<void> {
+          int ok = 0;
+          for (int i = 0; i < streams; ++i) {
+            auto [id, channel] = co_await c.inbound(std::to_string(5550000 + i));
+            if (id.empty()) continue;
+            auto r = co_await c.call("POST", c.base + "/calls/" + id + "/stream",
+                                     R"({"url":")" + agents.url() + R"("})");
+            if (r.status == 201) ++ok;
+          }
+          res.streams = ok;
+          co_await sleep_for(std::chrono::seconds(1));
+          const auto s0 = svc.streams().stats();
+          auto before = co_await c.call("GET", c.sim + "/_sim/media", "");
+          const double cpu0 = thread_cpu_s();
+          const auto t0 = Clock::now();
+          co_await sleep_for(std::chrono::seconds(seconds));
+          const double cpu = thread_cpu_s() - cpu0;
+          const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+          const auto s1 = svc.streams().stats();
+          auto after = co_await c.call("GET", c.sim + "/_sim/media", "");
+          auto b = json::parse(before.body), a = json::parse(after.body);
+          if (a && b) {
+            res.sim_late = json::get_int(*a, "lateWakes") - json::get_int(*b, "lateWakes");
+            res.sim_ticks = json::get_int(*a, "ticks") - json::get_int(*b, "ticks");
+          }
+          res.frames_out = s1.frames_out - s0.frames_out;
+          res.frames_in = s1.frames_in - s0.frames_in;
+          res.late_service = s1.late_frames - s0.late_frames;
+          if (ok > 0 && wall > 0) {
+            res.cpu_per_stream_pct = 100 * cpu / wall / ok;
+            res.streams_per_core = res.cpu_per_stream_pct > 0 ? 100 / res.cpu_per_stream_pct : 0;
+          }
+          agents.stop();
+          res.agent_in = agents.stats().media_in;
+          res.agent_gaps = agents.stats().gaps;
+        },
+        "stream_bench");
   }
   const double late_pct =
       res.frames_out ? 100.0 * static_cast<double>(res.late_service) / res.frames_out : 0;

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "app/service.hpp"
+#include "bench_support.hpp"
 #include "calls/call_manager.hpp"
 #include "common/asio.hpp"  // first: Boost 1.74
 #include "common/json.hpp"
@@ -44,11 +45,10 @@
 #include "voice/voice_manager.hpp"
 
 using namespace aa;
-using Clock = std::chrono::steady_clock;
+using namespace aa::bench;
 
 namespace {
 
-constexpr std::string_view kJson = "application/json";
 const std::string kSentence = "Hello, thank you for calling. How can I help you today?";
 
 double ms_since(Clock::time_point t) {
@@ -62,68 +62,10 @@ double median(std::vector<double> v) {
 double maxof(const std::vector<double>& v) {
   return v.empty() ? 0 : *std::max_element(v.begin(), v.end());
 }
-double process_cpu_s() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-double thread_cpu_s() {
-  rusage u{};
-  getrusage(RUSAGE_THREAD, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 double metric(const std::string& text, const std::string& name) {
   const auto at = text.find("\n" + name + " ");
   return at == std::string::npos ? 0 : std::atof(text.c_str() + at + name.size() + 2);
 }
-
-template <class Pred>
-awaitable<bool> until(Pred p, int ms) {
-  const auto end = Clock::now() + std::chrono::milliseconds(ms);
-  while (!p()) {
-    if (Clock::now() > end) co_return false;
-    co_await sleep_for(std::chrono::milliseconds(2));
-  }
-  co_return true;
-}
-
-struct Client {
-  std::string base, sim;
-  std::shared_ptr<net::WsConnection> ws;
-  // Tallied as events arrive, each parsed once: the polls below read these
-  // instead of re-parsing the stream on the io thread being measured.
-  std::map<std::string, size_t, std::less<>> tally;       // "type callId" (finals only)
-  std::map<std::string, std::string, std::less<>> ready;  // channelId → callId of call.ready
-
-  void on_event(std::string_view m) {
-    auto d = json::parse(m);
-    if (!d) return;
-    const std::string_view type = json::get_string(*d, "type");
-    const std::string_view call_id = json::get_string(*d, "callId");
-    if (type == "call.ready") ready[std::string(json::get_string(*d, "channelId"))] = call_id;
-    if (type != "call.transcription" || json::get_bool(*d, "is_final"))
-      ++tally[std::string(type) + " " + std::string(call_id)];
-  }
-
-  awaitable<net::ClientResponse> call(std::string method, std::string url, std::string body) {
-    auto r = co_await net::http_fetch(method, url, std::move(body), kJson);
-    co_return r;
-  }
-  awaitable<std::pair<std::string, std::string>> inbound(std::string from) {
-    const std::string body = R"({"from":")" + from + R"(","to":"1001"})";
-    auto in = co_await call("POST", sim + "/_sim/inbound", body);
-    std::string channel;
-    if (auto d = json::parse(in.body)) channel = std::string(json::get_string(*d, "channelId"));
-    co_await until([&] { return ready.count(channel) > 0; }, 10000);
-    auto it = ready.find(channel);
-    co_return std::make_pair(it == ready.end() ? std::string() : it->second, channel);
-  }
-  /// Events of `type` for `call_id` so far (call.transcription: finals only).
-  size_t count(std::string_view type, std::string_view call_id) const {
-    auto it = tally.find(std::string(type) + " " + std::string(call_id));
-    return it == tally.end() ? 0 : it->second;
-  }
-};
 
 struct Results {
   double tts_first_ms = 0, tts_first_sound_ms = 0, speak_first_ms = 0, session_setup_ms = 0;
@@ -159,32 +101,6 @@ awaitable<void> say(Client& c, std::string channel, int* said, int* pending) {
   auto r = co_await c.call("POST", url, R"({"text":"i would like to book a table for two"})");
   if (r.status == 200) ++*said;
   --*pending;
-}
-
-/// Runs `body` against a fresh service on `io`.
-void with_service(app::Config cfg, std::function<awaitable<void>(app::Service&, Client&)> body) {
-  asio::io_context io;
-  app::Service svc(io, std::move(cfg));
-  Client c;
-  c.base = "http://127.0.0.1:" + std::to_string(svc.start());
-  c.sim = svc.simulator_url();
-  auto task = [&]() -> awaitable<void> {
-    co_await until([&] { return svc.calls().ari_connected(); }, 5000);
-    const Url url = *parse_url(c.base);
-    auto r = co_await net::ws_connect(url, "/events");
-    c.ws = r.connection;
-    if (c.ws) c.ws->on_message = [&c](std::string_view m) { c.on_event(m); };
-    co_await body(svc, c);
-    if (c.ws) c.ws->close(1000);
-    co_await svc.shutdown();
-  };
-  bool done = false;
-  asio::co_spawn(io, task(), [&](std::exception_ptr) {
-    done = true;
-    io.stop();
-  });
-  io.run();
-  if (!done) std::fprintf(stderr, "voice_bench: a part did not finish\n");
 }
 
 }  // namespace
@@ -240,7 +156,8 @@ int main(int argc, char** argv) {
 
   // 1b–3. Through the service.
   with_service(
-      config(grammar, "pocketsphinx"), [&](app::Service& svc, Client& c) -> awaitable<void> {
+      config(grammar, "pocketsphinx"),
+      [&](app::Service& svc, Client& c) -> awaitable<void> {
         auto [id, channel] = co_await c.inbound("5551234");
         if (id.empty()) co_return;
         const std::string speak = c.base + "/calls/" + id + "/speak";
@@ -285,53 +202,61 @@ int main(int argc, char** argv) {
         const double k = metric(m2, "asterisk_api_transcription_latency_seconds_count");
         res.final_grammar_ms =
             k > 0 ? 1000 * metric(m2, "asterisk_api_transcription_latency_seconds_sum") / k : 0;
-      });
-  with_service(config("", "pocketsphinx"), [&](app::Service& svc, Client& c) -> awaitable<void> {
-    auto [id, channel] = co_await c.inbound("5551234");
-    if (id.empty()) co_return;
-    for (int i = 0; i < std::min(rounds, 5); ++i) {
-      const size_t finals = c.count("call.transcription", id);
-      co_await c.call("POST", c.sim + "/_sim/channels/" + channel + "/say",
-                      R"({"text":"please call me back later"})");
-      co_await until([&] { return c.count("call.transcription", id) > finals; }, 20000);
-    }
-    const std::string m = svc.metrics_text();
-    const double k = metric(m, "asterisk_api_transcription_latency_seconds_count");
-    res.final_lm_ms =
-        k > 0 ? 1000 * metric(m, "asterisk_api_transcription_latency_seconds_sum") / k : 0;
-  });
+      },
+      "voice_bench");
+  with_service(
+      config("", "pocketsphinx"),
+      [&](app::Service& svc, Client& c) -> awaitable<void> {
+        auto [id, channel] = co_await c.inbound("5551234");
+        if (id.empty()) co_return;
+        for (int i = 0; i < std::min(rounds, 5); ++i) {
+          const size_t finals = c.count("call.transcription", id);
+          co_await c.call("POST", c.sim + "/_sim/channels/" + channel + "/say",
+                          R"({"text":"please call me back later"})");
+          co_await until([&] { return c.count("call.transcription", id) > finals; }, 20000);
+        }
+        const std::string m = svc.metrics_text();
+        const double k = metric(m, "asterisk_api_transcription_latency_seconds_count");
+        res.final_lm_ms =
+            k > 0 ? 1000 * metric(m, "asterisk_api_transcription_latency_seconds_sum") / k : 0;
+      },
+      "voice_bench");
 
   // 4. Sessions: every call with a two-way media session and capture (no ASR).
   app::Config sc = config("", "none");
   sc.asr_auto_start = "off";
-  with_service(sc, [&](app::Service& svc, Client& c) -> awaitable<void> {
-    std::vector<std::string> ids;
-    for (int i = 0; i < sessions; ++i) {
-      auto [id, channel] = co_await c.inbound(std::to_string(5550000 + i));
-      if (id.empty()) continue;
-      auto r = co_await c.call("POST", c.base + "/calls/" + id + "/audio/start", "{}");
-      if (r.status == 200) ids.push_back(id);
-    }
-    res.sessions = static_cast<int>(ids.size());
-    auto before = co_await c.call("GET", c.sim + "/_sim/media", "");
-    const double cpu0 = thread_cpu_s();
-    const auto t0 = Clock::now();
-    co_await sleep_for(std::chrono::seconds(seconds));
-    const double cpu = thread_cpu_s() - cpu0;
-    const double wall = ms_since(t0) / 1000;
-    auto after = co_await c.call("GET", c.sim + "/_sim/media", "");
-    auto b = json::parse(before.body), a = json::parse(after.body);
-    if (a && b) {
-      res.sim_late_wakes = json::get_int(*a, "lateWakes") - json::get_int(*b, "lateWakes");
-      res.sim_ticks = json::get_int(*a, "ticks") - json::get_int(*b, "ticks");
-      res.sim_max_late_us = json::get_int(*a, "maxLateUs");
-    }
-    if (res.sessions > 0 && wall > 0) {
-      res.io_cpu_per_session_pct = 100 * cpu / wall / res.sessions;
-      res.sessions_per_core = res.io_cpu_per_session_pct > 0 ? 100 / res.io_cpu_per_session_pct : 0;
-    }
-    (void)svc;
-  });
+  with_service(
+      sc,
+      [&](app::Service& svc, Client& c) -> awaitable<void> {
+        std::vector<std::string> ids;
+        for (int i = 0; i < sessions; ++i) {
+          auto [id, channel] = co_await c.inbound(std::to_string(5550000 + i));
+          if (id.empty()) continue;
+          auto r = co_await c.call("POST", c.base + "/calls/" + id + "/audio/start", "{}");
+          if (r.status == 200) ids.push_back(id);
+        }
+        res.sessions = static_cast<int>(ids.size());
+        auto before = co_await c.call("GET", c.sim + "/_sim/media", "");
+        const double cpu0 = thread_cpu_s();
+        const auto t0 = Clock::now();
+        co_await sleep_for(std::chrono::seconds(seconds));
+        const double cpu = thread_cpu_s() - cpu0;
+        const double wall = ms_since(t0) / 1000;
+        auto after = co_await c.call("GET", c.sim + "/_sim/media", "");
+        auto b = json::parse(before.body), a = json::parse(after.body);
+        if (a && b) {
+          res.sim_late_wakes = json::get_int(*a, "lateWakes") - json::get_int(*b, "lateWakes");
+          res.sim_ticks = json::get_int(*a, "ticks") - json::get_int(*b, "ticks");
+          res.sim_max_late_us = json::get_int(*a, "maxLateUs");
+        }
+        if (res.sessions > 0 && wall > 0) {
+          res.io_cpu_per_session_pct = 100 * cpu / wall / res.sessions;
+          res.sessions_per_core =
+              res.io_cpu_per_session_pct > 0 ? 100 / res.io_cpu_per_session_pct : 0;
+        }
+        (void)svc;
+      },
+      "voice_bench");
 
   // 5. Sessions with embedded ASR: the same K talking callers twice, ASR off
   // (baseline: media, the callers' own speech synthesis, events) then on.
@@ -345,54 +270,57 @@ int main(int argc, char** argv) {
     app::Config tc = config("", asr);
     tc.speech.asr_max_sessions = static_cast<size_t>(asr_sessions);
     tc.asr_auto_start = asr == "none" ? "off" : "inbound";
-    with_service(tc, [&](app::Service&, Client& c) -> awaitable<void> {
-      std::vector<std::pair<std::string, std::string>> calls;
-      for (int i = 0; i < asr_sessions; ++i) {
-        auto call = co_await c.inbound(std::to_string(5560000 + i));
-        if (call.first.empty()) continue;
-        if (asr == "none")
-          co_await c.call("POST", c.base + "/calls/" + call.first + "/audio/start", "{}");
-        calls.push_back(call);
-      }
-      t.calls = static_cast<int>(calls.size());
-      co_await sleep_for(std::chrono::milliseconds(500));  // decoders loaded, sessions up
-      auto before = co_await c.call("GET", c.sim + "/_sim/media", "");
-      const double cpu0 = process_cpu_s();
-      const auto t0 = Clock::now();
-      // Every caller says a sentence (~2 s) every 3 s for `seconds`, all at
-      // once (the simulator answers a say when the caller has said it).
-      int pending = 0;
-      auto ex = co_await asio::this_coro::executor;
-      while (ms_since(t0) < 1000.0 * seconds) {
-        const auto round = Clock::now();
-        for (const auto& call : calls) {
-          ++pending;
-          spawn(ex, say(c, call.second, &t.utterances, &pending), "bench caller says");
-        }
-        const double left = 3000 - ms_since(round);
-        if (left > 0) co_await sleep_for(std::chrono::milliseconds(static_cast<int>(left)));
-      }
-      co_await until([&] { return pending == 0; }, 10000);
-      // The last utterances' finals.
-      const size_t want = static_cast<size_t>(t.utterances);
-      auto finals = [&] {
-        size_t n = 0;
-        for (const auto& [id, ch] : calls) n += c.count("call.transcription", id);
-        return n;
-      };
-      if (asr != "none") co_await until([&] { return finals() >= want; }, 10000);
-      t.cpu_s = process_cpu_s() - cpu0;
-      t.wall_s = ms_since(t0) / 1000;
-      t.finals = static_cast<int>(finals());
-      for (const auto& [id, ch] : calls)
-        t.errors += static_cast<int>(c.count("call.audio_capture_error", id));
-      auto after = co_await c.call("GET", c.sim + "/_sim/media", "");
-      auto b = json::parse(before.body), a = json::parse(after.body);
-      if (a && b) {
-        t.late = json::get_int(*a, "lateWakes") - json::get_int(*b, "lateWakes");
-        t.ticks = json::get_int(*a, "ticks") - json::get_int(*b, "ticks");
-      }
-    });
+    with_service(
+        tc,
+        [&](app::Service&, Client& c) -> awaitable<void> {
+          std::vector<std::pair<std::string, std::string>> calls;
+          for (int i = 0; i < asr_sessions; ++i) {
+            auto call = co_await c.inbound(std::to_string(5560000 + i));
+            if (call.first.empty()) continue;
+            if (asr == "none")
+              co_await c.call("POST", c.base + "/calls/" + call.first + "/audio/start", "{}");
+            calls.push_back(call);
+          }
+          t.calls = static_cast<int>(calls.size());
+          co_await sleep_for(std::chrono::milliseconds(500));  // decoders loaded, sessions up
+          auto before = co_await c.call("GET", c.sim + "/_sim/media", "");
+          const double cpu0 = process_cpu_s();
+          const auto t0 = Clock::now();
+          // Every caller says a sentence (~2 s) every 3 s for `seconds`, all at
+          // once (the simulator answers a say when the caller has said it).
+          int pending = 0;
+          auto ex = co_await asio::this_coro::executor;
+          while (ms_since(t0) < 1000.0 * seconds) {
+            const auto round = Clock::now();
+            for (const auto& call : calls) {
+              ++pending;
+              spawn(ex, say(c, call.second, &t.utterances, &pending), "bench caller says");
+            }
+            const double left = 3000 - ms_since(round);
+            if (left > 0) co_await sleep_for(std::chrono::milliseconds(static_cast<int>(left)));
+          }
+          co_await until([&] { return pending == 0; }, 10000);
+          // The last utterances' finals.
+          const size_t want = static_cast<size_t>(t.utterances);
+          auto finals = [&] {
+            size_t n = 0;
+            for (const auto& [id, ch] : calls) n += c.count("call.transcription", id);
+            return n;
+          };
+          if (asr != "none") co_await until([&] { return finals() >= want; }, 10000);
+          t.cpu_s = process_cpu_s() - cpu0;
+          t.wall_s = ms_since(t0) / 1000;
+          t.finals = static_cast<int>(finals());
+          for (const auto& [id, ch] : calls)
+            t.errors += static_cast<int>(c.count("call.audio_capture_error", id));
+          auto after = co_await c.call("GET", c.sim + "/_sim/media", "");
+          auto b = json::parse(before.body), a = json::parse(after.body);
+          if (a && b) {
+            t.late = json::get_int(*a, "lateWakes") - json::get_int(*b, "lateWakes");
+            t.ticks = json::get_int(*a, "ticks") - json::get_int(*b, "ticks");
+          }
+        },
+        "voice_bench");
     return t;
   };
   const Talk base = talk("none");

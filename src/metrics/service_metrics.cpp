@@ -256,17 +256,18 @@ std::string ServiceMetrics::render(const Gauges& g, const ProcessStats& p) const
   counter("asterisk_api_media_xoff_total", "MEDIA_XOFF received (Asterisk's queue was full).",
           g.media_xoff);
   gauge("asterisk_api_streams", "Agent streams (Twilio Media Streams) open.", g.streams_active);
-  w.family("asterisk_api_streams_total", "counter", "Agent streams by outcome of their start.")
-      .sample("asterisk_api_streams_total", {{"outcome", "started"}},
-              static_cast<double>(g.streams_started))
-      .sample("asterisk_api_streams_total", {{"outcome", "failed"}},
-              static_cast<double>(g.streams_failed));
-  w.family("asterisk_api_stream_frames_total", "counter",
-           "Agent stream media messages: to the agent (caller audio) and from it.")
-      .sample("asterisk_api_stream_frames_total", {{"direction", "to_agent"}},
-              static_cast<double>(g.stream_frames_out))
-      .sample("asterisk_api_stream_frames_total", {{"direction", "from_agent"}},
-              static_cast<double>(g.stream_frames_in));
+  // A counter family of two samples, one label with two values.
+  auto counter2 = [&w](const char* name, const char* help, const char* label, const char* a,
+                       uint64_t va, const char* b, uint64_t vb) {
+    w.family(name, "counter", help)
+        .sample(name, {{label, a}}, static_cast<double>(va))
+        .sample(name, {{label, b}}, static_cast<double>(vb));
+  };
+  counter2("asterisk_api_streams_total", "Agent streams by outcome of their start.", "outcome",
+           "started", g.streams_started, "failed", g.streams_failed);
+  counter2("asterisk_api_stream_frames_total",
+           "Agent stream media messages: to the agent (caller audio) and from it.", "direction",
+           "to_agent", g.stream_frames_out, "from_agent", g.stream_frames_in);
   counter("asterisk_api_stream_late_frames_total",
           "Media messages to an agent queued behind unwritten media (the agent reads late).",
           g.stream_late_frames);
@@ -275,12 +276,8 @@ std::string ServiceMetrics::render(const Gauges& g, const ProcessStats& p) const
   w.family("asterisk_api_stream_mark_seconds", "histogram",
            "From an agent's mark to its return: the audio before it has been heard.");
   w.histogram("asterisk_api_stream_mark_seconds", {}, stream_mark_);
-  w.family("asterisk_api_allowlist_blocked_total", "counter",
-           "Calls the allowlist refused, by direction.")
-      .sample("asterisk_api_allowlist_blocked_total", {{"direction", "inbound"}},
-              static_cast<double>(g.blocked_inbound))
-      .sample("asterisk_api_allowlist_blocked_total", {{"direction", "outbound"}},
-              static_cast<double>(g.blocked_outbound));
+  counter2("asterisk_api_allowlist_blocked_total", "Calls the allowlist refused, by direction.",
+           "direction", "inbound", g.blocked_inbound, "outbound", g.blocked_outbound);
 
   // ---- HTTP ----
   w.family("asterisk_api_http_requests_total", "counter",

@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "calls/call_manager.hpp"
+#include "calls/voice_events.hpp"
 #include "common/log.hpp"
 #include "common/util.hpp"
 #include "net/ws_client.hpp"
@@ -27,11 +28,7 @@ struct StreamManager::Impl : std::enable_shared_from_this<StreamManager::Impl> {
       : ex(std::move(e)), calls(c), voice(v), opts(std::move(o)) {}
 
   void emit(calls::EventKind kind, const std::string& call_id, calls::VoiceEvent v) {
-    calls::DomainEvent e;
-    e.kind = kind;
-    e.call_id = call_id;
-    e.voice = std::make_shared<const calls::VoiceEvent>(std::move(v));
-    calls.publish(std::move(e));
+    calls::publish_voice(calls, kind, call_id, std::move(v));
   }
 
   void emit_error(const std::string& call_id, const std::string& sid, const std::string& error) {

@@ -4,6 +4,7 @@
 #include <deque>
 
 #include "calls/call_manager.hpp"
+#include "calls/voice_events.hpp"
 #include "common/log.hpp"
 #include "common/util.hpp"
 #include "common/wake.hpp"
@@ -78,11 +79,7 @@ struct VoiceManager::Impl : std::enable_shared_from_this<VoiceManager::Impl> {
 
   // ---- events out ----
   void emit(calls::EventKind kind, const std::string& call_id, calls::VoiceEvent v) {
-    calls::DomainEvent e;
-    e.kind = kind;
-    e.call_id = call_id;
-    e.voice = std::make_shared<const calls::VoiceEvent>(std::move(v));
-    calls.publish(std::move(e));
+    calls::publish_voice(calls, kind, call_id, std::move(v));
   }
 
   // ---- lookups ----

@@ -47,6 +47,38 @@ awaitable<std::shared_ptr<agent::Peer>> started_peer(agent::Server& srv, size_t 
   co_return got ? srv.peers[n - 1] : nullptr;
 }
 
+/// An answered inbound call streaming to `srv` (`body`: the POST body; "" for
+/// just the server's URL), once the agent got `start`.
+struct Streamed {
+  std::string call_id, channel, sid;
+  std::shared_ptr<agent::Peer> peer;  // null when it did not start
+};
+awaitable<Streamed> streamed_call(const Rig& rig, agent::Server& srv, std::string body) {
+  Streamed out;
+  auto [call_id, channel] = co_await rig.inbound();
+  out.call_id = call_id;
+  out.channel = channel;
+  if (call_id.empty()) co_return out;
+  if (body.empty()) body = R"({"url":")" + srv.url() + R"("})";
+  const size_t nth = srv.peers.size() + 1;  // before the agent's socket opens
+  out.sid = co_await start_stream(rig, call_id, std::move(body));
+  out.peer = co_await started_peer(srv, nth);
+  co_return out;
+}
+
+/// The reason of the call's (first) call.stream_stopped, "" when none yet.
+std::string stop_reason(const Events& ev, const std::string& call_id) {
+  auto ss = ev.of("call.stream_stopped", call_id);
+  return ss.empty() ? std::string{}
+                    : std::string(json::get_string(*json::find(ss[0], "data"), "reason"));
+}
+
+/// The call is still up.
+bool call_goes_on(app::Service& svc, const std::string& call_id) {
+  auto rec = svc.calls().get_call(call_id);
+  return rec.ok() && !calls::is_final(rec->state);
+}
+
 /// `seconds` of a 440 Hz tone (−12 dBFS) as μ-law 8 kHz.
 std::string tone_mulaw(double seconds) {
   const size_t n = static_cast<size_t>(seconds * 8000);
@@ -200,9 +232,8 @@ TEST(Stream, ServiceDialsTheAgentAndStreamsTheCallerInTwilioMessages) {
     const bool stopped =
         co_await test::until([&] { return ev->count("call.stream_stopped", call_id) == 1; });
     EXPECT_TRUE(stopped);
-    auto ss = ev->of("call.stream_stopped", call_id);
-    if (!ss.empty()) {
-      EXPECT_EQ(json::get_string(*json::find(ss[0], "data"), "reason"), "api");
+    if (const auto r = stop_reason(*ev, call_id); !r.empty()) {
+      EXPECT_EQ(r, "api");
     }
     auto again = co_await del(rig, "/calls/" + call_id + "/stream");
     EXPECT_EQ(again.status, 404) << again.body;
@@ -219,12 +250,10 @@ TEST(Stream, AgentAudioIsHeardAndItsMarkComesBackOncePlayed) {
   asio::io_context io;
   agent::Server srv(io);
   run_service_on(io, cfg, [&](app::Service& svc, Rig& rig) -> awaitable<void> {
-    auto [call_id, channel] = co_await rig.inbound();
-    CO_ASSERT_TRUE(!call_id.empty());
-    const std::string sid =
-        co_await start_stream(rig, call_id, R"({"url":")" + srv.url() + R"("})");
-    auto peer = co_await started_peer(srv);
-    CO_ASSERT_TRUE(peer != nullptr);
+    auto call = co_await streamed_call(rig, srv, "");
+    CO_ASSERT_TRUE(call.peer != nullptr);
+    const std::string call_id = call.call_id, channel = call.channel, sid = call.sid;
+    auto peer = call.peer;
     const size_t from = peer->raw.size();
     co_await caller_says(rig, channel, "please call me back later");
     const std::string echo = peer->payload("inbound", from);
@@ -265,12 +294,10 @@ TEST(Stream, MarksAfterEveryChunkNeitherCutTheAudioNorComeBackEarly) {
   asio::io_context io;
   agent::Server srv(io);
   run_service_on(io, stream_config(dir), [&](app::Service&, Rig& rig) -> awaitable<void> {
-    auto [call_id, channel] = co_await rig.inbound();
-    CO_ASSERT_TRUE(!call_id.empty());
-    const std::string sid =
-        co_await start_stream(rig, call_id, R"({"url":")" + srv.url() + R"("})");
-    auto peer = co_await started_peer(srv);
-    CO_ASSERT_TRUE(peer != nullptr);
+    auto call = co_await streamed_call(rig, srv, "");
+    CO_ASSERT_TRUE(call.peer != nullptr);
+    const std::string call_id = call.call_id, channel = call.channel, sid = call.sid;
+    auto peer = call.peer;
     co_await rig.sim_call("DELETE", "/_sim/channels/" + channel + "/heard");
     const auto chunks = agent::media_messages(tone_mulaw(3.0), sid, 160);
     for (size_t k = 0; k < chunks.size(); ++k) {
@@ -326,12 +353,10 @@ TEST(Stream, ClearStopsTheAudioAtOnceAndReturnsTheMark) {
   asio::io_context io;
   agent::Server srv(io);
   run_service_on(io, stream_config(dir), [&](app::Service& svc, Rig& rig) -> awaitable<void> {
-    auto [call_id, channel] = co_await rig.inbound();
-    CO_ASSERT_TRUE(!call_id.empty());
-    const std::string sid =
-        co_await start_stream(rig, call_id, R"({"url":")" + srv.url() + R"("})");
-    auto peer = co_await started_peer(srv);
-    CO_ASSERT_TRUE(peer != nullptr);
+    auto call = co_await streamed_call(rig, srv, "");
+    CO_ASSERT_TRUE(call.peer != nullptr);
+    const std::string call_id = call.call_id, channel = call.channel, sid = call.sid;
+    auto peer = call.peer;
     co_await rig.sim_call("DELETE", "/_sim/channels/" + channel + "/heard");
     for (const auto& m : agent::media_messages(tone_mulaw(10.0), sid, 160)) peer->send(m);
     peer->send(agent::mark_message(sid, "long"));
@@ -374,12 +399,10 @@ TEST(Stream, CallerDtmfReachesTheAgentAsDtmfMessages) {
   asio::io_context io;
   agent::Server srv(io);
   run_service_on(io, stream_config(dir), [&](app::Service&, Rig& rig) -> awaitable<void> {
-    auto [call_id, channel] = co_await rig.inbound();
-    CO_ASSERT_TRUE(!call_id.empty());
-    const std::string sid =
-        co_await start_stream(rig, call_id, R"({"url":")" + srv.url() + R"("})");
-    auto peer = co_await started_peer(srv);
-    CO_ASSERT_TRUE(peer != nullptr);
+    auto call = co_await streamed_call(rig, srv, "");
+    CO_ASSERT_TRUE(call.peer != nullptr);
+    const std::string call_id = call.call_id, channel = call.channel, sid = call.sid;
+    auto peer = call.peer;
     auto r = co_await rig.sim_call("POST", "/_sim/channels/" + channel + "/dtmf",
                                    R"({"digits":"19#","betweenMs":100})");
     EXPECT_LT(r.status, 300) << r.body;
@@ -404,11 +427,10 @@ TEST(Stream, HangupSendsStopAndClosesTheAgentSocket) {
   asio::io_context io;
   agent::Server srv(io);
   run_service_on(io, stream_config(dir), [&](app::Service& svc, Rig& rig) -> awaitable<void> {
-    auto [call_id, channel] = co_await rig.inbound();
-    CO_ASSERT_TRUE(!call_id.empty());
-    co_await start_stream(rig, call_id, R"({"url":")" + srv.url() + R"("})");
-    auto peer = co_await started_peer(srv);
-    CO_ASSERT_TRUE(peer != nullptr);
+    auto call = co_await streamed_call(rig, srv, "");
+    CO_ASSERT_TRUE(call.peer != nullptr);
+    const std::string call_id = call.call_id, channel = call.channel;
+    auto peer = call.peer;
     co_await rig.sim_call("POST", "/_sim/channels/" + channel + "/hangup", "{}");
     const bool closed = co_await test::until([&] { return peer->closed; });
     EXPECT_TRUE(closed);
@@ -417,9 +439,8 @@ TEST(Stream, HangupSendsStopAndClosesTheAgentSocket) {
     const bool stopped =
         co_await test::until([&] { return ev->count("call.stream_stopped", call_id) == 1; });
     EXPECT_TRUE(stopped);
-    auto ss = ev->of("call.stream_stopped", call_id);
-    if (!ss.empty()) {
-      EXPECT_EQ(json::get_string(*json::find(ss[0], "data"), "reason"), "hangup");
+    if (const auto r = stop_reason(*ev, call_id); !r.empty()) {
+      EXPECT_EQ(r, "hangup");
     }
     const bool gone = co_await test::until([&] { return svc.voice().sessions() == 0; });
     EXPECT_TRUE(gone);
@@ -434,24 +455,20 @@ TEST(Stream, AgentClosingStopsTheStreamAndTheCallGoesOn) {
   asio::io_context io;
   agent::Server srv(io);
   run_service_on(io, stream_config(dir), [&](app::Service& svc, Rig& rig) -> awaitable<void> {
-    auto [call_id, channel] = co_await rig.inbound();
-    CO_ASSERT_TRUE(!call_id.empty());
-    co_await start_stream(rig, call_id, R"({"url":")" + srv.url() + R"("})");
-    auto peer = co_await started_peer(srv);
-    CO_ASSERT_TRUE(peer != nullptr);
+    auto call = co_await streamed_call(rig, srv, "");
+    CO_ASSERT_TRUE(call.peer != nullptr);
+    const std::string call_id = call.call_id, channel = call.channel;
+    auto peer = call.peer;
     peer->ws->close(1000, "bye");
     auto ev = rig.events;
     const bool stopped =
         co_await test::until([&] { return ev->count("call.stream_stopped", call_id) == 1; });
     EXPECT_TRUE(stopped);
-    auto ss = ev->of("call.stream_stopped", call_id);
-    if (!ss.empty()) {
-      EXPECT_EQ(json::get_string(*json::find(ss[0], "data"), "reason"), "agent_closed");
+    if (const auto r = stop_reason(*ev, call_id); !r.empty()) {
+      EXPECT_EQ(r, "agent_closed");
     }
     co_await sleep_for(milliseconds(300));
-    auto rec = svc.calls().get_call(call_id);
-    CO_ASSERT_TRUE(rec.ok());
-    EXPECT_FALSE(calls::is_final(rec->state));
+    EXPECT_TRUE(call_goes_on(svc, call_id));
     EXPECT_EQ(ev->count("call.ended", call_id), 0u);
 
     // A new stream, this time ending the call with it.
@@ -600,9 +617,7 @@ TEST(Stream, MalformedAgentMessagesCloseWith1007Or1008AndTheCallGoesOn) {
     }
     for (const auto& e : ev->of("call.stream_stopped", call_id))
       EXPECT_EQ(json::get_string(*json::find(e, "data"), "reason"), "protocol_error");
-    auto rec = svc.calls().get_call(call_id);
-    CO_ASSERT_TRUE(rec.ok());
-    EXPECT_FALSE(calls::is_final(rec->state));
+    EXPECT_TRUE(call_goes_on(svc, call_id));
   });
 }
 
@@ -613,12 +628,10 @@ TEST(Stream, AgentAudioBeyondTheBufferIsRefusedNotBufferedWithoutBound) {
   asio::io_context io;
   agent::Server srv(io);
   run_service_on(io, stream_config(dir), [&](app::Service& svc, Rig& rig) -> awaitable<void> {
-    auto [call_id, channel] = co_await rig.inbound();
-    CO_ASSERT_TRUE(!call_id.empty());
-    const std::string sid =
-        co_await start_stream(rig, call_id, R"({"url":")" + srv.url() + R"("})");
-    auto peer = co_await started_peer(srv);
-    CO_ASSERT_TRUE(peer != nullptr);
+    auto call = co_await streamed_call(rig, srv, "");
+    CO_ASSERT_TRUE(call.peer != nullptr);
+    const std::string call_id = call.call_id, channel = call.channel, sid = call.sid;
+    auto peer = call.peer;
     // 70 s of audio in 1 s messages: over the 60 s bound.
     for (const auto& m : agent::media_messages(tone_mulaw(70.0), sid, 8000)) peer->send(m);
     const bool closed = co_await test::until([&] { return peer->closed; }, 10000);
@@ -628,13 +641,10 @@ TEST(Stream, AgentAudioBeyondTheBufferIsRefusedNotBufferedWithoutBound) {
     const bool reported =
         co_await test::until([&] { return ev->count("call.stream_error", call_id) == 1; });
     EXPECT_TRUE(reported);
-    auto ss = ev->of("call.stream_stopped", call_id);
-    if (!ss.empty()) {
-      EXPECT_EQ(json::get_string(*json::find(ss[0], "data"), "reason"), "buffer_full");
+    if (const auto r = stop_reason(*ev, call_id); !r.empty()) {
+      EXPECT_EQ(r, "buffer_full");
     }
-    auto rec = svc.calls().get_call(call_id);
-    CO_ASSERT_TRUE(rec.ok());
-    EXPECT_FALSE(calls::is_final(rec->state));
+    EXPECT_TRUE(call_goes_on(svc, call_id));
   });
 }
 
