@@ -77,14 +77,18 @@ voice_line=$("$build/voice_bench" 10 50 9 4 | tee /dev/stderr | tail -n 1)
 echo "== 7. Agent streams (Twilio Media Streams)"
 stream_line=$("$build/stream_bench" 200 10 10 | tee /dev/stderr | tail -n 1)
 
+echo "== 8. Durable store (event log, outbox, history)"
+store_line=$("$build/store_bench" 2000 20000 100000 200 | tee /dev/stderr | tail -n 1)
+
 elapsed=$(($(date +%s) - started))
-python3 - "$tmp/service.json" "$out" "$elapsed" "$json_line" "$voice_line" "$stream_line" <<'PY'
+python3 - "$tmp/service.json" "$out" "$elapsed" "$json_line" "$voice_line" "$stream_line" "$store_line" <<'PY'
 import json, sys
 service = json.load(open(sys.argv[1]))
 result = dict(service)
 result["json_path"] = json.loads(sys.argv[4])["json_path"]
 result["voice"] = json.loads(sys.argv[5])["voice"]
 result["stream"] = json.loads(sys.argv[6])["stream"]
+result["store"] = json.loads(sys.argv[7])["store"]
 result["run_seconds"] = int(sys.argv[3])
 with open(sys.argv[2], "w") as f:
     json.dump(result, f, indent=1)

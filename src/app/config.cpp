@@ -46,8 +46,22 @@ constexpr Var kVars[] = {
     {"API_PORT", "port to listen on, default 3456; 0 = any free port (logged at start)"},
     {"API_KEY", "API key required on every request but GET / (empty: auth off)"},
     {"WEBHOOK_URL", "where to POST call events (alias OPENCLAW_WEBHOOK_URL; empty: off)"},
-    {"WEBHOOK_SECRET", "if set, webhooks carry X-Signature: sha256=<HMAC of the body>"},
+    {"WEBHOOK_SECRET",
+     "if set, webhooks carry X-Signature: t=<unix>,v1=<HMAC of t.body>,sha256=<HMAC of the body>"},
     {"WEBHOOK_TIMEOUT_MS", "webhook request timeout, default 5000"},
+    {"WEBHOOK_MAX_ATTEMPTS", "attempts per webhook delivery before it is failed, default 20"},
+    {"WEBHOOK_MAX_AGE", "how long a delivery is retried (seconds, or 30m, 24h, 2d), default 24h"},
+    {"WEBHOOK_MAX_PENDING",
+     "webhook deliveries waiting at most; beyond it new ones are refused, "
+     "default 100000"},
+    {"WEBHOOK_RETRY_BASE_MS", "first retry delay (doubles per attempt, with jitter), default 1000"},
+    {"WEBHOOK_RETRY_MAX_MS", "longest retry delay, default 600000"},
+    {"DATA_DIR",
+     "folder of the event store (event log, webhook outbox, call history), default data; off: "
+     "no store"},
+    {"EVENT_RETENTION_HOURS", "how long events and failed deliveries are kept, default 72"},
+    {"CALL_RETENTION_DAYS", "how long call history is kept, default 30"},
+    {"STORE_MAX_MB", "the event store's size bound on disk (MB), default 2048"},
     {"MEDIA_BASE_URL",
      "URL at which Asterisk reaches this service for uploaded audio, default "
      "http://127.0.0.1:<API_PORT>"},
@@ -300,6 +314,49 @@ Outcome<Config> load_config(const Environment& env) {
   if (!set_ms("STREAM_CONNECT_TIMEOUT_MS", c.stream_connect_timeout, 100, 60'000))
     return bad("STREAM_CONNECT_TIMEOUT_MS",
                "must be a whole number of milliseconds from 100 to 60000");
+  c.data_dir = "data";
+  if (auto v = get("DATA_DIR"); !v.empty()) c.data_dir = lower(v) == "off" ? std::string{} : v;
+  auto set_int = [&](const char* k, int64_t lo, int64_t hi, auto& out) -> bool {
+    std::string v = get(k);
+    if (v.empty()) return true;
+    int64_t n;
+    if (!parse_int(v, lo, hi, n)) return false;
+    out = static_cast<std::decay_t<decltype(out)>>(n);
+    return true;
+  };
+  int64_t hours = c.event_retention.count(), days = c.call_retention.count() / 24,
+          mb = static_cast<int64_t>(c.store_max_bytes >> 20);
+  if (!set_int("EVENT_RETENTION_HOURS", 1, 24 * 365, hours))
+    return bad("EVENT_RETENTION_HOURS", "must be a whole number of hours from 1 to 8760");
+  c.event_retention = std::chrono::hours(hours);
+  if (!set_int("CALL_RETENTION_DAYS", 1, 3650, days))
+    return bad("CALL_RETENTION_DAYS", "must be a whole number of days from 1 to 3650");
+  c.call_retention = std::chrono::hours(24 * days);
+  if (!set_int("STORE_MAX_MB", 1, 1'000'000, mb))
+    return bad("STORE_MAX_MB", "must be a whole number of megabytes from 1 to 1000000");
+  c.store_max_bytes = static_cast<uint64_t>(mb) << 20;
+  if (!set_int("WEBHOOK_MAX_ATTEMPTS", 1, 1000, c.webhook_max_attempts))
+    return bad("WEBHOOK_MAX_ATTEMPTS", "must be a whole number from 1 to 1000");
+  if (!set_int("WEBHOOK_MAX_PENDING", 10, 10'000'000, c.webhook_max_pending))
+    return bad("WEBHOOK_MAX_PENDING", "must be a whole number from 10 to 10000000");
+  if (auto v = lower(get("WEBHOOK_MAX_AGE")); !v.empty()) {
+    int64_t unit = 1;
+    if (v.back() == 's' || v.back() == 'm' || v.back() == 'h' || v.back() == 'd') {
+      unit = v.back() == 'm' ? 60 : v.back() == 'h' ? 3600 : v.back() == 'd' ? 86400 : 1;
+      v.pop_back();
+    }
+    int64_t n;
+    if (!parse_int(v, 1, 365 * 86400, n) || n * unit > 365 * 86400)
+      return bad("WEBHOOK_MAX_AGE",
+                 "must be a duration such as 3600, 90m, 24h or 7d (at most 365d)");
+    c.webhook_max_age = std::chrono::seconds(n * unit);
+  }
+  if (!set_ms("WEBHOOK_RETRY_BASE_MS", c.webhook_retry_base, 10, 3'600'000))
+    return bad("WEBHOOK_RETRY_BASE_MS",
+               "must be a whole number of milliseconds from 10 to 3600000");
+  if (!set_ms("WEBHOOK_RETRY_MAX_MS", c.webhook_retry_max, 10, 86'400'000))
+    return bad("WEBHOOK_RETRY_MAX_MS",
+               "must be a whole number of milliseconds from 10 to 86400000");
   if (auto st = load_speech(get, set_ms, c.speech); !st) return st.error();
   return c;
 }

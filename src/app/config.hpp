@@ -47,6 +47,18 @@ struct Config {
   std::string stream_format = "mulaw8k";  // STREAM_FORMAT: mulaw8k|slin16
   std::string stream_tracks = "inbound";  // STREAM_TRACKS: inbound|both
   std::chrono::milliseconds stream_connect_timeout{5'000};
+  /// DATA_DIR: the event store's folder (events, webhook outbox, call history).
+  /// load_config() defaults it to "data"; empty (DATA_DIR=off, and a Config
+  /// built in code): no store — nothing survives a restart, no replay.
+  std::string data_dir;
+  std::chrono::hours event_retention{72};                // EVENT_RETENTION_HOURS
+  std::chrono::hours call_retention{24 * 30};            // CALL_RETENTION_DAYS
+  uint64_t store_max_bytes = 2048ull << 20;              // STORE_MAX_MB (the database's size bound)
+  int webhook_max_attempts = 20;                         // WEBHOOK_MAX_ATTEMPTS
+  std::chrono::seconds webhook_max_age{24 * 3600};       // WEBHOOK_MAX_AGE (s, or 30m, 24h, 2d)
+  size_t webhook_max_pending = 100'000;                  // WEBHOOK_MAX_PENDING
+  std::chrono::milliseconds webhook_retry_base{1000};    // WEBHOOK_RETRY_BASE_MS (first backoff)
+  std::chrono::milliseconds webhook_retry_max{600'000};  // WEBHOOK_RETRY_MAX_MS (backoff cap)
   /// TTS_* and ASR_*: which speech engines run (speech/engines.hpp builds them).
   speech::SpeechOptions speech;
 

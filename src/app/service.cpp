@@ -17,6 +17,8 @@
 #include "sinks/webhook_sender.hpp"
 #include "speech/engines.hpp"
 #include "speech/flite_tts.hpp"
+#include "store/durable_log.hpp"
+#include "store/event_store.hpp"
 #include "stream/stream_manager.hpp"
 #include "voice/voice_manager.hpp"
 
@@ -60,6 +62,7 @@ std::string Service::simulator_url() const {
 uint16_t Service::start() {
   // Speech and DSP never run on the io thread: one bounded pool for all of it.
   pool_ = std::make_unique<WorkerPool>(0, 4096);
+  open_store();
   // A broken allowlist file is a start-up error (never an open door).
   allowlist_ = std::make_unique<calls::AllowlistFile>(cfg_.allowlist_file);
   if (!cfg_.allowlist_file.empty()) {
@@ -119,18 +122,58 @@ uint16_t Service::start() {
   wo.url = cfg_.webhook_url;
   wo.secret = cfg_.webhook_secret;
   wo.timeout = cfg_.webhook_timeout;
-  webhooks_ = std::make_unique<sinks::WebhookSender>(io_.get_executor(), wo);
+  wo.max_attempts = cfg_.webhook_max_attempts;
+  wo.max_age = cfg_.webhook_max_age;
+  wo.max_pending = cfg_.webhook_max_pending;
+  wo.retry_base = cfg_.webhook_retry_base;
+  wo.retry_max = cfg_.webhook_retry_max;
+  webhooks_ = std::make_unique<sinks::WebhookSender>(io_.get_executor(), wo, store_.get());
+  webhooks_->load();
   fan_out_ = std::make_unique<sinks::FanOut>();
   fan_out_->add(*hub_);
   if (webhooks_->enabled()) fan_out_->add(*webhooks_);
   fan_out_->add(*metrics_);
+  // Every event is stored (with its webhook delivery) before it reaches them.
+  durable_ = std::make_unique<store::DurableLog>(io_.get_executor(), store_.get(), *fan_out_);
+  if (webhooks_->enabled())
+    durable_->set_delivery_maker(
+        [w = webhooks_.get()](const calls::DomainEvent& e) { return w->make_delivery(e); });
+  if (store_) {
+    hub_->set_replay_source([st = store_.get(), pool = pool_.get(), ex = io_.get_executor()](
+                                uint64_t after, size_t limit, std::string call_id,
+                                std::function<void(sinks::EventHub::ReplayPage)> done) {
+      auto job = [st, ex, after, limit, call_id, done] {
+        sinks::EventHub::ReplayPage page;
+        // Everything published so far is stored before its page is read (the
+        // store may be behind after events went out unstored under overload).
+        st->flush(std::chrono::seconds(5));
+        if (after < st->pruned_through()) page.gap_to = st->pruned_through();
+        auto r = st->read(after, limit, call_id);
+        if (!r) {
+          page.ok = false;
+          page.error = r.error().message;
+        } else {
+          page.items.reserve(r->size());
+          for (auto& e : *r) page.items.push_back({e.seq, std::move(e.type), std::move(e.body)});
+        }
+        asio::post(ex, [done, page = std::move(page)]() mutable { done(std::move(page)); });
+      };
+      if (!pool->post(job)) {
+        sinks::EventHub::ReplayPage busy;
+        busy.ok = false;
+        busy.error = "the worker pool is saturated";
+        asio::post(ex, [done, busy] { done(busy); });
+      }
+    });
+  }
 
   calls::CallManagerOptions co;
+  co.seq_after = store_ ? store_->last_seq_at_open() : 0;
   co.app = cfg_.ari_app;
   co.media_base_url = cfg_.media_base_url;
   co.untracked = cfg_.untracked_channels == "hangup" ? calls::UntrackedPolicy::hangup
                                                      : calls::UntrackedPolicy::adopt;
-  calls_ = std::make_unique<calls::CallManager>(io_.get_executor(), *ari_, *fan_out_, *media_, co);
+  calls_ = std::make_unique<calls::CallManager>(io_.get_executor(), *ari_, *durable_, *media_, co);
   hub_->set_snapshot_source([this] { return calls_->active_calls(); });
   calls_->set_allowlist(&allowlist_->list());
   start_speech();
@@ -145,6 +188,9 @@ uint16_t Service::start() {
   ao.voice = voice_.get();
   ao.streams = streams_.get();
   ao.allowlist = allowlist_.get();
+  ao.store = store_.get();
+  ao.pool = pool_.get();
+  ao.webhooks = webhooks_.get();
   api_ = std::make_unique<http::Api>(*calls_, *media_, *hub_, ao);
   api_->attach(*server_);
 
@@ -180,6 +226,43 @@ uint16_t Service::start() {
   log::info("asterisk-api {} listening on http://{}:{} (auth {})", AA_VERSION, cfg_.api_host, port_,
             cfg_.api_key.empty() ? "off" : "on");
   return port_;
+}
+
+void Service::open_store() {
+  if (cfg_.data_dir.empty()) {
+    log::warn(
+        "DATA_DIR=off: no event store; events, webhooks and call history do not survive "
+        "a restart and /events?since= cannot replay");
+    return;
+  }
+  store::EventStoreOptions so;
+  so.dir = cfg_.data_dir;
+  so.retention = cfg_.event_retention;
+  so.call_retention = cfg_.call_retention;
+  so.max_bytes = cfg_.store_max_bytes;
+  auto st = store::EventStore::open(so);
+  if (!st) throw std::runtime_error("DATA_DIR: " + st.error().message);
+  store_ = std::move(*st);
+  log::info("event store {} (last seq {}, events kept {} h, calls {} d)", store_->path(),
+            store_->last_seq_at_open(), cfg_.event_retention.count(),
+            cfg_.call_retention.count() / 24);
+  // Retention runs in the background: now, then every 10 minutes.
+  auto prune = [](asio::any_io_executor ex, store::EventStore* st, WorkerPool* pool,
+                  std::weak_ptr<bool> alive) -> awaitable<void> {
+    asio::steady_timer t(ex);
+    for (;;) {
+      if (alive.expired()) co_return;
+      pool->post([st] {
+        const size_t n = st->prune(now_epoch_ms());
+        if (n > 0) log::info("event store: retention removed {} rows", n);
+      });
+      t.expires_after(std::chrono::minutes(10));
+      boost::system::error_code ec;
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+  };
+  spawn(io_.get_executor(), prune(io_.get_executor(), store_.get(), pool_.get(), alive_),
+        "store retention");
 }
 
 void Service::start_speech() {
@@ -279,6 +362,33 @@ std::string Service::metrics_text() const {
   g.webhook_failed = ws.failed;
   g.webhook_dropped = ws.dropped;
   g.webhook_queued = ws.queued;
+  g.webhook_in_flight = ws.in_flight;
+  g.webhook_attempts = ws.attempts;
+  g.webhook_retries = ws.retries;
+  g.webhook_oldest_pending_seconds =
+      ws.oldest_pending_ms > 0
+          ? static_cast<double>(std::max<int64_t>(now_epoch_ms() - ws.oldest_pending_ms, 0)) /
+                1000.0
+          : 0.0;
+  g.events_replayed = hub_->replayed();
+  if (store_) {
+    const auto ss = store_->stats();
+    const auto ds = durable_->stats();
+    g.store_enabled = true;
+    g.store_healthy = store_->healthy();
+    g.store_appended = ss.appended;
+    g.store_committed = ss.committed;
+    g.store_refused = ss.refused;
+    g.store_write_errors = ss.write_errors;
+    g.store_batches = ss.batches;
+    g.store_commit_us_total = ss.commit_us_total;
+    g.store_queued = ss.queued;
+    g.store_last_commit_ms = ss.last_commit_ms;
+    g.store_max_commit_ms = ss.max_commit_ms;
+    g.store_unstored = ds.unstored;
+    g.store_held = ds.held;
+    g.store_bytes = store_->size_bytes();
+  }
   const auto vs = voice_->stats();
   g.speaks = vs.speaks;
   g.speak_errors = vs.speak_errors;

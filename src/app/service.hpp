@@ -41,6 +41,10 @@ class FanOut;
 namespace aa::net {
 class HttpServer;
 }
+namespace aa::store {
+class EventStore;
+class DurableLog;
+}  // namespace aa::store
 namespace aa::http {
 class Api;
 }
@@ -80,6 +84,8 @@ class Service {
   http::Api& api() { return *api_; }
   voice::VoiceManager& voice() { return *voice_; }
   stream::StreamManager& streams() { return *streams_; }
+  /// The event store (null: DATA_DIR=off).
+  store::EventStore* store() { return store_.get(); }
   /// The `GET /metrics` text as it would be scraped now.
   std::string metrics_text() const;
 
@@ -88,6 +94,8 @@ class Service {
   Config cfg_;
   uint16_t port_ = 0;
   std::unique_ptr<sim::SimThread> sim_;
+  // Destroyed last: everything below may still queue writes to it.
+  std::unique_ptr<store::EventStore> store_;
   // Declared early so it outlives everything that reports to it.
   std::unique_ptr<metrics::ServiceMetrics> metrics_;
   std::unique_ptr<net::HttpServer> server_;
@@ -97,6 +105,7 @@ class Service {
   std::unique_ptr<sinks::EventHub> hub_;
   std::unique_ptr<sinks::WebhookSender> webhooks_;
   std::unique_ptr<sinks::FanOut> fan_out_;
+  std::unique_ptr<store::DurableLog> durable_;
   std::unique_ptr<calls::CallManager> calls_;
   std::unique_ptr<http::Api> api_;
   // Voice: speech engines on a worker pool, the allowlist, the media sessions.
@@ -108,6 +117,7 @@ class Service {
   std::unique_ptr<stream::StreamManager> streams_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   void start_speech();
+  void open_store();
   void probe_media_support();
 };
 

@@ -388,7 +388,9 @@ awaitable<void> CallManager::Impl::set_call_id_task(std::string channel_id, std:
 
 CallManager::CallManager(asio::any_io_executor ex, ari::AriApi& ari, EventSink& sink,
                          media::MediaStore& media, CallManagerOptions opts)
-    : impl_(std::make_unique<Impl>(std::move(ex), ari, sink, media, std::move(opts))) {}
+    : impl_(std::make_unique<Impl>(std::move(ex), ari, sink, media, std::move(opts))) {
+  impl_->seq = impl_->opts.seq_after;
+}
 
 CallManager::~CallManager() = default;
 

@@ -41,7 +41,10 @@ inline constexpr std::string_view kVoiceBridgePrefix = "aa-voice-";
 
 struct CallManagerOptions {
   std::string app = "openclaw-voice";  // Stasis application
-  size_t ended_calls_kept = 1000;      // recently ended calls readable by id
+  /// The first event's seq is seq_after + 1: the event store's last seq, so
+  /// seq keeps increasing across restarts.
+  uint64_t seq_after = 0;
+  size_t ended_calls_kept = 1000;  // recently ended calls readable by id
   std::chrono::seconds ended_call_ttl{600};
   std::chrono::seconds play_wait_limit{600};  // POST /play with wait: longest hold
   std::chrono::seconds media_ttl{600};        // uploaded WAVs

@@ -68,6 +68,10 @@ std::string_view error_code_name(ErrorCode c) {
       return "STREAM_CONNECT_FAILED";
     case ErrorCode::stream_timeout:
       return "STREAM_TIMEOUT";
+    case ErrorCode::delivery_not_found:
+      return "DELIVERY_NOT_FOUND";
+    case ErrorCode::store_unavailable:
+      return "STORE_UNAVAILABLE";
     case ErrorCode::internal:
       return "INTERNAL";
   }

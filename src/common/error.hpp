@@ -43,6 +43,8 @@ enum class ErrorCode {
   stream_not_found,        // 404 (the call has no agent stream)
   stream_connect_failed,   // 502 (the agent server refused or could not be reached)
   stream_timeout,          // 504 (the agent server did not answer in time)
+  delivery_not_found,      // 404 (no such webhook delivery, or webhooks are off)
+  store_unavailable,       // 503 (the event store is off, or cannot be read)
   internal,                // 500 (never for bad input)
 };
 

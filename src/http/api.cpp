@@ -11,11 +11,13 @@
 #include "common/util.hpp"
 #include "http/errors.hpp"
 #include "http/openapi.hpp"
+#include "http/store_handlers.hpp"
 #include "http/stream_handlers.hpp"
 #include "http/validation.hpp"
 #include "http/voice_handlers.hpp"
 #include "media/media_store.hpp"
 #include "sinks/event_hub.hpp"
+#include "store/event_store.hpp"
 #include "stream/stream_manager.hpp"
 
 namespace aa::http {
@@ -108,6 +110,10 @@ struct Api::Handlers {
   using Req = net::Request;
   using P = PathParams;
 
+  static StoreAccess access(Api& api) {
+    return {api.opts_.store, api.opts_.pool, api.opts_.webhooks};
+  }
+
   // ---- service ----
   static awaitable<net::Response> index(Api& api, Req&, const P&) {
     json::Writer w;
@@ -126,14 +132,40 @@ struct Api::Handlers {
     const bool ari = api.calls_.ari_connected();
     const auto up = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - api.started_);
+    // The store failing to write (disk full, read-only) degrades the service too.
+    const bool store_ok = !api.opts_.store || api.opts_.store->healthy();
     json::Writer w;
     w.begin_object()
-        .field("status", ari ? "ok" : "degraded")
+        .field("status", ari && store_ok ? "ok" : "degraded")
         .field_bool("ari", ari)
         .field_int("activeCalls", static_cast<int64_t>(api.calls_.active_count()))
-        .field_int("uptimeSeconds", up.count())
-        .end_object();
+        .field_int("uptimeSeconds", up.count());
+    if (api.opts_.store) {
+      w.field_bool("store", store_ok);
+      if (!store_ok) w.field("storeError", api.opts_.store->last_error());
+    }
+    w.end_object();
     co_return json_response(200, w);
+  }
+
+  // ---- the durable store ----
+  static awaitable<net::Response> event_log(Api& api, Req& req, const P&) {
+    return handle_event_log(access(api), req);
+  }
+  static awaitable<net::Response> call_history(Api& api, Req& req, const P&) {
+    return handle_call_history(access(api), req);
+  }
+  static awaitable<net::Response> transcript(Api& api, Req&, const P& p) {
+    const std::string id(p["id"]);
+    const bool known = api.calls_.get_call(id).ok();
+    return handle_transcript(access(api), id, known);
+  }
+  static awaitable<net::Response> deliveries(Api& api, Req& req, const P&) {
+    return handle_deliveries(access(api), req);
+  }
+  static awaitable<net::Response> delivery_retry(Api& api, Req&, const P& p) {
+    std::string id(p["id"]);
+    return handle_delivery_retry(access(api), std::move(id));
   }
 
   static awaitable<net::Response> endpoints(Api& api, Req&, const P&) {
@@ -157,6 +189,13 @@ struct Api::Handlers {
 
   static awaitable<net::Response> get_call(Api& api, Req&, const P& p) {
     auto res = api.calls_.get_call(p["id"]);
+    if (!res && res.error().code == ErrorCode::call_not_found) {
+      // Ended longer ago than the live table keeps: the history has it.
+      std::string id(p["id"]);
+      const StoreAccess sa = access(api);
+      auto old = co_await history_call_response(sa, std::move(id));
+      if (old) co_return std::move(*old);
+    }
     if (!res) co_return to_response(res.error());
     json::Writer w;
     w.begin_object().key("call");
@@ -525,7 +564,14 @@ void Api::build_routes() {
   r.add("GET", "/endpoints", "List SIP/PJSIP endpoints known to Asterisk", bind(&H::endpoints));
   r.add("GET", "/calls", "List active calls", bind(&H::list_calls));
   r.add("POST", "/calls", "Originate an outbound call", bind(&H::originate));
-  r.add("GET", "/calls/:id", "Get call details (also recently ended calls)", bind(&H::get_call));
+  r.add("GET", "/calls/history",
+        "Call history (ended and active calls within retention), newest first, paginated",
+        bind(&H::call_history));
+  r.add("GET", "/calls/:id", "Get call details (also ended calls within retention)",
+        bind(&H::get_call));
+  r.add("GET", "/calls/:id/transcript",
+        "The call's final transcriptions and what was spoken to it, in order",
+        bind(&H::transcript));
   r.add("DELETE", "/calls/:id", "Hang up a call", bind(&H::hangup));
   r.add("POST", "/calls/:id/play", "Play audio (single sound or sequential playlist)",
         bind(&H::play));
@@ -567,6 +613,12 @@ void Api::build_routes() {
   r.add("GET", "/media/:token/:file",
         "Uploaded audio fetched by Asterisk (no API key: the token is the secret)",
         bind(&H::media_file));
+  r.add("GET", "/events/log", "Read the durable event log (since a seq, by call)",
+        bind(&H::event_log));
+  r.add("GET", "/webhooks/deliveries", "Webhook deliveries that are pending or failed",
+        bind(&H::deliveries));
+  r.add("POST", "/webhooks/deliveries/:id/retry", "Deliver a webhook again (now)",
+        bind(&H::delivery_retry));
   r.add("GET", "/events", "Real-time call event stream (WebSocket upgrade)",
         bind(&H::events_without_upgrade));
   // The WebSocket itself, listed as its own entry in GET / ("WS   /events").
@@ -627,6 +679,9 @@ std::optional<net::Response> Api::check_websocket(const net::Request& req) const
   if (req.path != "/events" && stream_call.empty())
     return to_response(Error(ErrorCode::not_found, "No WebSocket endpoint at " + req.path));
   if (auto refused = auth_.check(req)) return refused;
+  if (stream_call.empty()) {
+    if (auto q = parse_events_query(req); !q) return to_response(q.error());
+  }
   if (!stream_call.empty()) {
     if (!opts_.streams)
       return to_response(Error(ErrorCode::voice_unavailable, "Streams are not enabled"));
@@ -651,6 +706,11 @@ void Api::open_websocket(std::shared_ptr<net::WsConnection> conn, const net::Req
   sinks::EventHub::ClientOptions o;
   const auto audio = req.param("audio");
   o.audio_frames = audio && (*audio == "1" || *audio == "true");
+  if (auto q = parse_events_query(req)) {
+    o.since = q->since;
+    o.call_id = std::move(q->call_id);
+    o.types = std::move(q->types);
+  }
   hub_.add_client(std::move(conn), o);
 }
 

@@ -30,6 +30,13 @@ class MediaStore;
 }
 namespace aa::sinks {
 class EventHub;
+class WebhookSender;
+}  // namespace aa::sinks
+namespace aa::store {
+class EventStore;
+}
+namespace aa {
+class WorkerPool;
 }
 
 namespace aa::http {
@@ -57,6 +64,12 @@ struct ApiOptions {
   calls::AllowlistFile* allowlist = nullptr;
   /// Agent streams: POST/DELETE /calls/:id/stream, WS /calls/:id/stream, POST /calls `stream`.
   stream::StreamManager* streams = nullptr;
+  /// The durable store (null: DATA_DIR=off): /events?since=, GET /events/log,
+  /// GET /calls/history, ended calls by id, transcripts; its reads run on `pool`.
+  store::EventStore* store = nullptr;
+  WorkerPool* pool = nullptr;
+  /// The webhook outbox: GET /webhooks/deliveries, POST …/:id/retry.
+  sinks::WebhookSender* webhooks = nullptr;
 };
 
 class Api {

@@ -28,6 +28,7 @@ int http_status(ErrorCode c) {
     case ErrorCode::stream_exists:
       return 409;
     case ErrorCode::stream_not_found:
+    case ErrorCode::delivery_not_found:
       return 404;
     case ErrorCode::payload_too_large:
       return 413;
@@ -48,6 +49,7 @@ int http_status(ErrorCode c) {
     case ErrorCode::ari_unavailable:
     case ErrorCode::tts_busy:
     case ErrorCode::asr_unavailable:
+    case ErrorCode::store_unavailable:
       return 503;
     case ErrorCode::ari_timeout:
     case ErrorCode::tts_timeout:

@@ -309,13 +309,60 @@ std::string ServiceMetrics::render(const Gauges& g, const ProcessStats& p) const
   w.family("asterisk_api_webhook_deliveries_total", "counter", "Webhook POSTs answered with 2xx.")
       .sample("asterisk_api_webhook_deliveries_total", static_cast<double>(g.webhook_delivered));
   w.family("asterisk_api_webhook_failures_total", "counter",
-           "Webhook events given up after the retry.")
+           "Webhook deliveries failed (WEBHOOK_MAX_ATTEMPTS, WEBHOOK_MAX_AGE, or 410 Gone).")
       .sample("asterisk_api_webhook_failures_total", static_cast<double>(g.webhook_failed));
   w.family("asterisk_api_webhook_dropped_total", "counter",
-           "Webhook events evicted from the full queue.")
+           "Webhook deliveries refused because the outbox was full (WEBHOOK_MAX_PENDING).")
       .sample("asterisk_api_webhook_dropped_total", static_cast<double>(g.webhook_dropped));
-  w.family("asterisk_api_webhook_queue_depth", "gauge", "Webhook events waiting to be sent.")
+  w.family("asterisk_api_webhook_queue_depth", "gauge",
+           "Webhook deliveries pending in the outbox (in flight included).")
       .sample("asterisk_api_webhook_queue_depth", static_cast<double>(g.webhook_queued));
+  // One family with one sample (the issue-12 families below).
+  auto one = [&w](const char* name, const char* type, const char* help, double value) {
+    w.family(name, type, help).sample(name, value);
+  };
+  one("asterisk_api_webhook_in_flight", "gauge", "Webhook POSTs in flight.",
+      static_cast<double>(g.webhook_in_flight));
+  one("asterisk_api_webhook_attempts_total", "counter", "Webhook POSTs made (retries too).",
+      static_cast<double>(g.webhook_attempts));
+  one("asterisk_api_webhook_retries_total", "counter",
+      "Webhook POSTs that retried a failed attempt.", static_cast<double>(g.webhook_retries));
+  one("asterisk_api_webhook_oldest_pending_seconds", "gauge",
+      "Age of the oldest pending webhook delivery (0: none).", g.webhook_oldest_pending_seconds);
+  one("asterisk_api_events_replayed_total", "counter",
+      "Stored events replayed to /events clients that reconnected with since.",
+      static_cast<double>(g.events_replayed));
+  if (g.store_enabled) {
+    one("asterisk_api_store_healthy", "gauge", "0 while the event store cannot write.",
+        g.store_healthy ? 1 : 0);
+    one("asterisk_api_store_writes_total", "counter",
+        "Writes (events, deliveries, call rows) queued for the event store.",
+        static_cast<double>(g.store_appended));
+    one("asterisk_api_store_committed_total", "counter", "Writes committed to disk.",
+        static_cast<double>(g.store_committed));
+    one("asterisk_api_store_refused_total", "counter",
+        "Writes refused because the store's queue was full.", static_cast<double>(g.store_refused));
+    one("asterisk_api_store_write_errors_total", "counter",
+        "Batches that failed to commit (retried).", static_cast<double>(g.store_write_errors));
+    one("asterisk_api_store_unstored_events_total", "counter",
+        "Events that went out before they could be stored.", static_cast<double>(g.store_unstored));
+    one("asterisk_api_store_queue_depth", "gauge", "Writes waiting for the store's writer.",
+        static_cast<double>(g.store_queued));
+    one("asterisk_api_store_held_events", "gauge",
+        "Events waiting for their commit before they are published.",
+        static_cast<double>(g.store_held));
+    one("asterisk_api_store_commits_total", "counter", "Batches committed.",
+        static_cast<double>(g.store_batches));
+    one("asterisk_api_store_commit_seconds_total", "counter",
+        "Time spent committing batches (write latency: divide by commits).",
+        static_cast<double>(g.store_commit_us_total) / 1e6);
+    one("asterisk_api_store_last_commit_seconds", "gauge", "The last batch's commit time.",
+        g.store_last_commit_ms / 1000.0);
+    one("asterisk_api_store_max_commit_seconds", "gauge", "The slowest batch's commit time.",
+        g.store_max_commit_ms / 1000.0);
+    one("asterisk_api_store_size_bytes", "gauge", "The event store's size on disk.",
+        static_cast<double>(g.store_bytes));
+  }
 
   // ---- process (the standard names) ----
   w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.")

@@ -30,6 +30,17 @@ struct Gauges {
   uint64_t webhook_failed = 0;
   uint64_t webhook_dropped = 0;
   size_t webhook_queued = 0;
+  size_t webhook_in_flight = 0;
+  uint64_t webhook_attempts = 0, webhook_retries = 0;
+  double webhook_oldest_pending_seconds = 0;
+  // the event store (DATA_DIR)
+  bool store_enabled = false, store_healthy = true;
+  uint64_t store_appended = 0, store_committed = 0, store_refused = 0, store_write_errors = 0;
+  uint64_t store_batches = 0, store_commit_us_total = 0, store_unstored = 0;
+  size_t store_queued = 0, store_held = 0;
+  double store_last_commit_ms = 0, store_max_commit_ms = 0;
+  uint64_t store_bytes = 0;
+  uint64_t events_replayed = 0;
   // voice (VoiceManager::stats, CallManager::blocked_inbound)
   uint64_t speaks = 0, speak_errors = 0, speaks_interrupted = 0;
   size_t media_sessions = 0, captures_active = 0;

@@ -4,32 +4,70 @@
 #include <optional>
 
 #include "api/wire.hpp"
+#include "common/json.hpp"
 #include "common/log.hpp"
+#include "common/util.hpp"
 
 namespace aa::sinks {
 
+namespace {
+// Stored events read per replay page; frames queued to a replaying client
+// before the next page is read (page + high water stay well under the net
+// layer's 1,024-frame queue: a replay never overflows it by itself); live
+// events a replaying client may owe.
+constexpr size_t kReplayPage = 256;
+constexpr size_t kReplayHighWater = 32;
+constexpr size_t kMaxWaiting = 20'000;
+}  // namespace
+
 struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
+  struct Entry {
+    uint64_t seq;
+    std::string_view type;
+    std::string call_id;
+    std::string text;
+    bool audio;
+  };
+  struct Client {
+    std::shared_ptr<net::WsConnection> conn;
+    bool audio = false;
+    std::string call_id;
+    std::vector<std::string> types;
+    bool replaying = false;
+    uint64_t replay_upto = 0;          // the replay covers seqs up to here; live ones follow
+    uint64_t replay_upto_from = 0;     // the first seq asked for (since + 1)
+    std::vector<std::string> waiting;  // live envelopes owed after the replay
+
+    bool filtered() const { return !call_id.empty() || !types.empty(); }
+    bool wants(std::string_view type, std::string_view call, bool is_audio) const {
+      if (is_audio && !audio) return false;
+      if (!call_id.empty() && call != call_id) return false;
+      return types.empty() || std::find(types.begin(), types.end(), type) != types.end();
+    }
+  };
+
   SnapshotSource snapshot;
-  std::vector<std::shared_ptr<net::WsConnection>> clients;
-  // Clients that asked for call.audio_frame (/events?audio=1): a subset of `clients`.
-  std::vector<const net::WsConnection*> audio_clients;
+  ReplaySource replay_source;
+  std::vector<std::shared_ptr<Client>> clients;
+  size_t audio_count = 0;
   uint64_t dropped = 0;
   uint64_t sent = 0;
   uint64_t published = 0;
+  uint64_t replayed = 0;
+  uint64_t last_seq = 0;
 
   // Envelopes waiting for the next delivery round (batched with an executor).
   std::optional<asio::steady_timer> round_timer;
-  std::vector<std::string> pending;  // envelopes not yet handed to clients
-  std::vector<bool> pending_audio;   // which of them are call.audio_frame
+  std::vector<Entry> pending;
   bool round_scheduled = false;
   std::chrono::steady_clock::duration last_round{};
 
   void remove(const net::WsConnection* c) {
-    std::erase_if(clients, [c](const auto& p) { return p.get() == c; });
-    std::erase(audio_clients, c);
-  }
-  bool wants_audio(const net::WsConnection* c) const {
-    return std::find(audio_clients.begin(), audio_clients.end(), c) != audio_clients.end();
+    std::erase_if(clients, [&](const auto& p) {
+      if (p->conn.get() != c) return false;
+      if (p->audio) --audio_count;
+      return true;
+    });
   }
 
   void count_drop(const net::WsConnection& c) {
@@ -49,22 +87,63 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
     return false;
   }
 
-  /// `batch` to audio clients, `plain` (the batch without audio frames) to the others.
-  void deliver_to_all(const std::vector<std::string>& batch,
-                      const std::vector<std::string>& plain) {
+  std::string snapshot_for(const Client& c) {
+    std::vector<calls::CallRecord> calls;
+    if (snapshot) calls = snapshot();
+    if (!c.call_id.empty()) std::erase_if(calls, [&](const auto& r) { return r.id != c.call_id; });
+    return api::snapshot(calls);
+  }
+
+  void deliver_to_all(const std::vector<Entry>& batch) {
+    // Built once, for every client without filters.
+    std::vector<std::string> all, plain;
+    bool built = false;
+    auto build = [&] {
+      if (built) return;
+      built = true;
+      for (const auto& e : batch) {
+        all.push_back(e.text);
+        if (!e.audio) plain.push_back(e.text);
+      }
+    };
     // Deliver to a copy: a failing send may run on_close and change the list.
     auto targets = clients;
     std::vector<const net::WsConnection*> gone;
-    for (auto& c : targets) {
-      const auto& mine = wants_audio(c.get()) ? batch : plain;
-      if (mine.empty()) continue;
-      if (!c->is_open()) {
-        gone.push_back(c.get());
-      } else if (c->send_batch(mine)) {
-        sent += mine.size();
+    std::vector<std::string> mine;
+    for (auto& cl : targets) {
+      auto& c = *cl->conn;
+      if (!c.is_open()) {
+        gone.push_back(&c);
+        continue;
+      }
+      if (cl->replaying) {
+        for (const auto& e : batch)
+          if (cl->wants(e.type, e.call_id, e.audio)) cl->waiting.push_back(e.text);
+        if (cl->waiting.size() > kMaxWaiting) {
+          ++dropped;
+          log::warn("events: a replaying client fell {} events behind: closing it",
+                    cl->waiting.size());
+          c.close(1008, "too slow to catch up");
+          gone.push_back(&c);
+        }
+        continue;
+      }
+      const std::vector<std::string>* out;
+      if (cl->filtered()) {
+        mine.clear();
+        for (const auto& e : batch)
+          if (cl->wants(e.type, e.call_id, e.audio)) mine.push_back(e.text);
+        out = &mine;
       } else {
-        count_drop(*c);
-        gone.push_back(c.get());
+        build();
+        out = cl->audio ? &all : &plain;
+      }
+      if (out->empty()) continue;
+      if (c.send_batch(*out)) {
+        sent += out->size();
+      } else {
+        count_drop(c);
+        gone.push_back(&c);
       }
     }
     for (auto* c : gone) remove(c);
@@ -75,18 +154,9 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
     round_scheduled = false;
     if (pending.empty()) return;
     const auto started = std::chrono::steady_clock::now();
-    std::vector<std::string> batch;
-    std::vector<bool> audio;
+    std::vector<Entry> batch;
     batch.swap(pending);
-    audio.swap(pending_audio);
-    if (std::find(audio.begin(), audio.end(), true) == audio.end()) {
-      deliver_to_all(batch, batch);
-    } else {
-      std::vector<std::string> plain;
-      for (size_t i = 0; i < batch.size(); ++i)
-        if (!audio[i]) plain.push_back(batch[i]);
-      deliver_to_all(batch, plain);
-    }
+    deliver_to_all(batch);
     last_round = std::chrono::steady_clock::now() - started;
   }
 
@@ -109,6 +179,97 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
       if (auto s = weak.lock(); !ec && s && s->round_scheduled) s->run_round();
     });
   }
+
+  bool alive(const std::shared_ptr<Client>& cl) const {
+    return cl->conn->is_open() && std::find(clients.begin(), clients.end(), cl) != clients.end();
+  }
+
+  // The replay is over (or replaced by a snapshot): what waited goes out, live from now on.
+  void go_live(const std::shared_ptr<Client>& cl) {
+    cl->replaying = false;
+    std::vector<std::string> owed;
+    owed.swap(cl->waiting);
+    if (owed.empty()) return;
+    if (cl->conn->send_batch(owed)) {
+      sent += owed.size();
+    } else {
+      count_drop(*cl->conn);
+      remove(cl->conn.get());
+    }
+  }
+
+  void next_page(const std::shared_ptr<Client>& cl, uint64_t after, bool first) {
+    if (!alive(cl)) return;
+    // Paced by the client: the next page is read once it has taken most of this one.
+    if (cl->conn->queued() > kReplayHighWater) {
+      auto t = std::make_shared<asio::steady_timer>(round_timer->get_executor());
+      t->expires_after(std::chrono::milliseconds(2));
+      std::weak_ptr<State> weak = weak_from_this();
+      t->async_wait([weak, cl, after, first, t](boost::system::error_code ec) {
+        if (auto s = weak.lock(); s && !ec) s->next_page(cl, after, first);
+      });
+      return;
+    }
+    std::weak_ptr<State> weak = weak_from_this();
+    replay_source(after, kReplayPage, cl->call_id, [weak, cl, first](ReplayPage page) {
+      if (auto s = weak.lock()) s->on_page(cl, std::move(page), first);
+    });
+  }
+
+  void on_page(const std::shared_ptr<Client>& cl, ReplayPage page, bool first) {
+    if (!alive(cl)) return;
+    if (!page.ok) {
+      log::error("events: cannot replay the log: {}", page.error);
+      cl->conn->close(1011, "cannot read the event log");
+      remove(cl->conn.get());
+      return;
+    }
+    if (first && page.gap_to > 0) {
+      // Older than what the log keeps: say what is lost, then the current state.
+      json::Writer w;
+      w.begin_object()
+          .field("type", "gap")
+          .field_int("from", static_cast<int64_t>(cl->replay_upto_from))
+          .field_int("to", static_cast<int64_t>(page.gap_to))
+          .field("timestamp", iso8601_utc(now_epoch_ms()))
+          .end_object();
+      cl->waiting.clear();  // the snapshot is newer than all of it
+      if (!deliver(*cl->conn, w.str()) || !deliver(*cl->conn, snapshot_for(*cl))) {
+        remove(cl->conn.get());
+        return;
+      }
+      cl->replaying = false;
+      return;
+    }
+    std::vector<std::string> out;
+    uint64_t last = 0;
+    bool done = page.items.size() < kReplayPage;
+    for (auto& it : page.items) {
+      if (it.seq > cl->replay_upto) {
+        done = true;  // committed, not yet published: it comes live
+        break;
+      }
+      last = it.seq;
+      if (cl->types.empty() ||
+          std::find(cl->types.begin(), cl->types.end(), it.type) != cl->types.end())
+        out.push_back(std::move(it.body));
+    }
+    if (last >= cl->replay_upto) done = true;
+    if (!out.empty()) {
+      if (!cl->conn->send_batch(out)) {
+        count_drop(*cl->conn);
+        remove(cl->conn.get());
+        return;
+      }
+      sent += out.size();
+      replayed += out.size();
+    }
+    if (done) {
+      go_live(cl);
+      return;
+    }
+    next_page(cl, last, false);
+  }
 };
 
 EventHub::EventHub() : state_(std::make_shared<State>()) {}
@@ -121,8 +282,8 @@ EventHub::~EventHub() {
   if (state_->round_timer) state_->round_timer->cancel();
   // Connections may outlive the hub: detach our callbacks from them.
   for (auto& c : state_->clients) {
-    c->on_close = nullptr;
-    c->on_message = nullptr;
+    c->conn->on_close = nullptr;
+    c->conn->on_message = nullptr;
   }
 }
 
@@ -130,14 +291,19 @@ void EventHub::set_snapshot_source(SnapshotSource source) {
   state_->snapshot = std::move(source);
 }
 
+void EventHub::set_replay_source(ReplaySource source) {
+  state_->replay_source = std::move(source);
+}
+
 void EventHub::publish(const calls::DomainEvent& e) {
   auto& st = *state_;
+  st.last_seq = std::max(st.last_seq, e.seq);
   const bool audio = e.kind == calls::EventKind::call_audio_frame;
-  if (audio && st.audio_clients.empty()) return;  // never to everyone by default
+  if (audio && st.audio_count == 0) return;  // never to everyone by default
   ++st.published;
   if (st.clients.empty()) return;
-  st.pending.push_back(api::event_envelope(e));
-  st.pending_audio.push_back(audio);
+  st.pending.push_back(State::Entry{e.seq, calls::event_type_name(e.kind), e.call_id,
+                                    api::event_envelope(e), audio});
   if (st.round_timer) {
     st.schedule_round();
   } else {
@@ -152,8 +318,8 @@ void EventHub::add_client(std::shared_ptr<net::WsConnection> conn) {
 void EventHub::add_client(std::shared_ptr<net::WsConnection> conn, ClientOptions o) {
   if (!conn) return;
   auto& st = *state_;
-  // Events published before this client came are in its snapshot: deliver
-  // them to the others first.
+  // Events published before this client came are in its snapshot (or its
+  // replay): deliver them to the others first.
   st.run_round();
   std::weak_ptr<State> weak = state_;
   const net::WsConnection* raw = conn.get();
@@ -162,25 +328,52 @@ void EventHub::add_client(std::shared_ptr<net::WsConnection> conn, ClientOptions
   };
   // Clients have nothing to say to us; ignore what they send.
   conn->on_message = [](std::string_view) {};
-  std::vector<calls::CallRecord> calls;
-  if (st.snapshot) calls = st.snapshot();
-  if (!st.deliver(*conn, api::snapshot(calls))) return;
-  if (o.audio_frames) st.audio_clients.push_back(raw);
-  st.clients.push_back(std::move(conn));
+  auto cl = std::make_shared<State::Client>();
+  cl->conn = std::move(conn);
+  cl->audio = o.audio_frames;
+  cl->call_id = std::move(o.call_id);
+  cl->types = std::move(o.types);
+
+  const bool replay = o.since && *o.since < st.last_seq;
+  if (replay && st.replay_source && st.round_timer) {
+    cl->replaying = true;
+    cl->replay_upto = st.last_seq;
+    cl->replay_upto_from = *o.since + 1;
+    if (cl->audio) ++st.audio_count;
+    st.clients.push_back(cl);
+    st.next_page(cl, *o.since, true);
+    return;
+  }
+  if (replay) {
+    // No log to replay from: all of it is a gap.
+    json::Writer w;
+    w.begin_object()
+        .field("type", "gap")
+        .field_int("from", static_cast<int64_t>(*o.since + 1))
+        .field_int("to", static_cast<int64_t>(st.last_seq))
+        .field("timestamp", iso8601_utc(now_epoch_ms()))
+        .end_object();
+    if (!st.deliver(*cl->conn, w.str())) return;
+  }
+  // Up to date already (since == the last seq): live events only.
+  const bool up_to_date = o.since && *o.since == st.last_seq;
+  if (!up_to_date && !st.deliver(*cl->conn, st.snapshot_for(*cl))) return;
+  if (cl->audio) ++st.audio_count;
+  st.clients.push_back(std::move(cl));
 }
 
 size_t EventHub::audio_clients() const {
-  return state_->audio_clients.size();
+  return state_->audio_count;
 }
 
 void EventHub::close_all(uint16_t code) {
   state_->run_round();  // what was published before the close goes out first
   auto targets = state_->clients;
   state_->clients.clear();
-  state_->audio_clients.clear();
+  state_->audio_count = 0;
   for (auto& c : targets) {
-    c->on_close = nullptr;
-    if (c->is_open()) c->close(code, code == 1001 ? "server shutting down" : "");
+    c->conn->on_close = nullptr;
+    if (c->conn->is_open()) c->conn->close(code, code == 1001 ? "server shutting down" : "");
   }
 }
 
@@ -195,6 +388,12 @@ uint64_t EventHub::sent() const {
 }
 uint64_t EventHub::events_published() const {
   return state_->published;
+}
+uint64_t EventHub::replayed() const {
+  return state_->replayed;
+}
+uint64_t EventHub::last_seq() const {
+  return state_->last_seq;
 }
 
 }  // namespace aa::sinks

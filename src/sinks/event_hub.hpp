@@ -6,6 +6,14 @@
 /// the net layer and is closed there (1008); the hub counts those drops.
 /// Single-threaded: use it on the io thread that runs the domain.
 ///
+/// Replay (issue 12): a client that gives `since` gets, instead of the
+/// snapshot, every stored event after that seq (read page by page through the
+/// ReplaySource, paced by how fast it reads), then the live events, with no
+/// gap or duplicate at the seam: live events published during the replay wait
+/// (bounded) and follow it. A `since` from before what the log still holds
+/// gets `{"type":"gap","from":since+1,"to":<last lost seq>}` and the snapshot.
+/// Filters (`callId`, `types`) apply to the replay, the snapshot and live events.
+///
 /// Given an executor, delivery is batched: events published while a delivery
 /// round is pending go out together, one write per client for all of them,
 /// and the next round waits as long as the previous one took. Under light load
@@ -15,6 +23,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "calls/model.hpp"
@@ -43,7 +53,35 @@ class EventHub final : public calls::EventSink {
     /// Also send `call.audio_frame` (the caller's audio, ~10 events/s per
     /// capture): only to clients that ask (`/events?audio=1`).
     bool audio_frames = false;
+    /// Replay the log after this seq instead of sending the snapshot.
+    std::optional<uint64_t> since;
+    /// Only this call's events (and snapshot); "" all.
+    std::string call_id;
+    /// Only these event types ("call.dtmf", ...); empty: all.
+    std::vector<std::string> types;
   };
+
+  /// One page of the stored log, read off the io thread.
+  struct ReplayPage {
+    bool ok = true;
+    std::string error;
+    /// The log no longer holds what follows `after`: seqs up to gap_to are lost.
+    uint64_t gap_to = 0;
+    struct Item {
+      uint64_t seq;
+      std::string type, body;
+    };
+    std::vector<Item> items;  // seq order, seq > after
+  };
+  /// Read up to `limit` stored events after `after` (only `call_id`'s when set)
+  /// and call `done` on the hub's executor.
+  using ReplaySource = std::function<void(uint64_t after, size_t limit, std::string call_id,
+                                          std::function<void(ReplayPage)> done)>;
+  void set_replay_source(ReplaySource source);
+  /// Events replayed to clients so far.
+  uint64_t replayed() const;
+  /// The highest seq published so far.
+  uint64_t last_seq() const;
   /// Take a freshly opened `/events` connection: snapshot now, events from now on.
   void add_client(std::shared_ptr<net::WsConnection> conn);
   void add_client(std::shared_ptr<net::WsConnection> conn, ClientOptions o);

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "app/config.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace aa::app;
 

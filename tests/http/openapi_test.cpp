@@ -298,7 +298,7 @@ TEST(OpenApi, DocumentParsesAndEveryRefResolves) {
       }
     }
   }
-  EXPECT_EQ(ids.size(), 36u);
+  EXPECT_EQ(ids.size(), 41u);
 }
 
 TEST(OpenApi, EveryRouteIsDocumentedAndNothingElse) {
@@ -370,7 +370,7 @@ TEST(OpenApi, SecurityMatchesAuthentication) {
       probes.push_back(std::move(pr));
     }
   }
-  EXPECT_EQ(probes.size(), 36u);
+  EXPECT_EQ(probes.size(), 41u);
   Checker check{doc, {}};
   s.run([&]() -> awaitable<void> {
     for (const auto& pr : probes) {
@@ -751,6 +751,12 @@ TEST(OpenApi, RealResponsesEventsAndWebhooksMatchTheDocument) {
     const auto problems = js.validate(*hook_schema, *d);
     EXPECT_TRUE(problems.empty()) << w.body.substr(0, 600) << joined(problems);
     EXPECT_EQ(json::get_string(*d, "event"), w.event);
-    EXPECT_EQ(w.signature, "sha256=" + sinks::hmac_sha256_hex("whsec", w.body));
+    // t=<unix>,v1=<HMAC of "t.body">,sha256=<HMAC of the body>
+    const auto t_end = w.signature.find(',');
+    ASSERT_NE(t_end, std::string::npos) << w.signature;
+    const std::string t = w.signature.substr(2, t_end - 2);
+    EXPECT_EQ(w.signature, "t=" + t + ",v1=" + sinks::hmac_sha256_hex("whsec", t + "." + w.body) +
+                               ",sha256=" + sinks::hmac_sha256_hex("whsec", w.body));
+    EXPECT_EQ(w.signature, sinks::webhook_signature("whsec", std::stoll(t), w.body));
   }
 }

@@ -1,6 +1,11 @@
-// WebhookSender against a real local receiver: bodies, signature, retry, filtering,
-// and a dead or stuck receiver never slowing the publisher down.
+// WebhookSender (the webhook outbox) against a real local receiver: bodies,
+// X-Event-Id and the timestamped signature, retries with backoff, per-call
+// order, 410 = stop, failed deliveries retried by hand, filtering, and a dead
+// or stuck receiver never slowing the publisher down (the outbox is bounded).
 #include <gtest/gtest.h>
+
+#include <map>
+#include <regex>
 
 #include "api/wire.hpp"
 #include "common/json.hpp"
@@ -20,6 +25,7 @@ struct Hit {
   std::string event_header;
   std::string content_type;
   std::string path;
+  std::string event_id;
 };
 
 calls::DomainEvent call_event(uint64_t seq, calls::EventKind kind, calls::Direction dir) {
@@ -44,7 +50,8 @@ struct Receiver {
   asio::io_context& io;
   std::unique_ptr<net::HttpServer> server;
   std::vector<Hit> hits;
-  int fail_first = 0;                  // answer 500 to this many requests first
+  int fail_first = 0;  // answer 500 to this many requests first
+  int status_on_fail = 500;
   std::chrono::milliseconds delay{0};  // before answering
   uint16_t port = 0;
 
@@ -53,10 +60,11 @@ struct Receiver {
     server->on_request([this](net::Request& req) -> awaitable<net::Response> {
       if (delay.count() > 0) co_await sleep_for(delay);
       hits.push_back({req.body, std::string(req.header("x-signature")),
-                      std::string(req.header("x-webhook-event")), req.content_type(), req.target});
+                      std::string(req.header("x-webhook-event")), req.content_type(), req.target,
+                      std::string(req.header("x-event-id"))});
       if (fail_first > 0) {
         --fail_first;
-        co_return net::Response::json(500, "{}");
+        co_return net::Response::json(status_on_fail, "{}");
       }
       co_return net::Response::json(200, "{}");
     });
@@ -80,6 +88,7 @@ TEST(Webhook, PostsContractBodiesInOrderWithSignature) {
   WebhookOptions o;
   o.url = rx.url("/voice/webhook?x=1");
   o.secret = "hook-secret";
+  o.concurrency = 1;  // one at a time: the receiver sees them in seq order
   WebhookSender sender(io.get_executor(), o);
   ASSERT_TRUE(sender.enabled());
   std::vector<calls::DomainEvent> events;
@@ -110,7 +119,17 @@ TEST(Webhook, PostsContractBodiesInOrderWithSignature) {
   for (size_t i = 0; i < 5; ++i) {
     const Hit& h = rx.hits[i];
     EXPECT_EQ(h.body, api::webhook_body(events[i]));
-    EXPECT_EQ(h.signature, "sha256=" + hmac_sha256_hex("hook-secret", h.body));
+    // t=<unix>,v1=<HMAC of "t.body">,sha256=<HMAC of the body>
+    std::smatch m;
+    const std::string sig = h.signature;
+    ASSERT_TRUE(
+        std::regex_match(sig, m, std::regex("t=(\\d+),v1=([0-9a-f]{64}),sha256=([0-9a-f]{64})")))
+        << sig;
+    const std::string t = m[1];
+    EXPECT_LE(std::abs(std::stoll(t) - now_epoch_ms() / 1000), 60);
+    EXPECT_EQ(m[2].str(), hmac_sha256_hex("hook-secret", t + "." + h.body));
+    EXPECT_EQ(m[3].str(), hmac_sha256_hex("hook-secret", h.body));
+    EXPECT_EQ(h.event_id, std::to_string(events[i].seq));
     EXPECT_EQ(h.content_type, "application/json");
     EXPECT_EQ(h.event_header, names[i]);
     EXPECT_EQ(h.path, "/voice/webhook?x=1");
@@ -147,31 +166,130 @@ TEST(Webhook, NoSignatureWithoutSecretAndOffWithoutUrl) {
   ASSERT_EQ(rx.hits.size(), 1u);
   EXPECT_EQ(rx.hits[0].signature, "");
   EXPECT_EQ(off.stats().enqueued, 0u);
-  EXPECT_THROW(WebhookSender(io.get_executor(), WebhookOptions{"not a url", "", 10, {}, {}, 1}),
-               std::invalid_argument);
+  WebhookOptions bad;
+  bad.url = "not a url";
+  EXPECT_THROW(WebhookSender(io.get_executor(), bad), std::invalid_argument);
 }
 
-TEST(Webhook, RetriesOnceAfterServerError) {
+TEST(Webhook, RetriesWithBackoffUntilTheReceiverTakesItThenGivesUpAtMaxAttempts) {
   asio::io_context io;
   Receiver rx(io);
-  rx.fail_first = 1;
+  rx.fail_first = 3;
   WebhookOptions o;
   o.url = rx.url();
-  o.retry_delay = std::chrono::milliseconds(10);
+  o.retry_base = std::chrono::milliseconds(20);
+  o.retry_max = std::chrono::milliseconds(200);
+  o.max_attempts = 4;
   WebhookSender sender(io.get_executor(), o);
   test::run_coro(io, [&]() -> awaitable<void> {
     auto e = call_event(1, calls::EventKind::call_ready, calls::Direction::outbound);
+    const auto t0 = std::chrono::steady_clock::now();
     sender.publish(e);
     const bool done = co_await test::until([&] { return sender.stats().delivered == 1; });
     EXPECT_TRUE(done);
-    // Two failures in a row: gives up after the single retry.
-    rx.fail_first = 2;
+    // Three waits of 20, 40, 80 ms (each jittered down to half at most).
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(70));
+    EXPECT_EQ(sender.stats().retries, 3u);
+    // Failing beyond max_attempts: failed, listed, and the outbox is empty again.
+    rx.fail_first = 100;
     auto e2 = call_event(2, calls::EventKind::call_ready, calls::Direction::outbound);
     sender.publish(e2);
     const bool failed = co_await test::until([&] { return sender.stats().failed == 1; });
     EXPECT_TRUE(failed);
+    EXPECT_EQ(sender.stats().queued, 0u);
+    auto list = sender.failed_recent(10);
+    CO_ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0].id, 2u);
+    EXPECT_EQ(list[0].attempts, 4);
+    EXPECT_EQ(list[0].last_status, 500);
+    // Retried by hand once the receiver is back.
+    rx.fail_first = 0;
+    auto again = sender.requeue(list[0]);
+    EXPECT_TRUE(again.has_value());
+    const bool delivered = co_await test::until([&] { return sender.stats().delivered == 2; });
+    EXPECT_TRUE(delivered);
   });
-  EXPECT_EQ(rx.hits.size(), 4u);
+  EXPECT_EQ(rx.hits.size(), 4u + 4u + 1u);
+  for (const auto& h : rx.hits) EXPECT_FALSE(h.event_id.empty());
+}
+
+TEST(Webhook, A410StopsThatDeliveryAtOnce) {
+  asio::io_context io;
+  Receiver rx(io);
+  rx.fail_first = 1;
+  rx.status_on_fail = 410;
+  WebhookOptions o;
+  o.url = rx.url();
+  o.retry_base = std::chrono::milliseconds(10);
+  WebhookSender sender(io.get_executor(), o);
+  test::run_coro(io, [&]() -> awaitable<void> {
+    auto e = call_event(1, calls::EventKind::call_ended, calls::Direction::outbound);
+    sender.publish(e);
+    const bool failed = co_await test::until([&] { return sender.stats().failed == 1; });
+    EXPECT_TRUE(failed);
+    co_await sleep_for(std::chrono::milliseconds(100));
+  });
+  EXPECT_EQ(rx.hits.size(), 1u);
+  auto list = sender.failed_recent(10);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].last_status, 410);
+  EXPECT_NE(list[0].last_error.find("410"), std::string::npos);
+}
+
+TEST(Webhook, ACallsDeliveriesKeepTheirOrderWhileAnotherCallsGoOn) {
+  asio::io_context io;
+  Receiver rx(io);
+  WebhookOptions o;
+  o.url = rx.url();
+  o.retry_base = std::chrono::milliseconds(30);
+  o.retry_max = std::chrono::milliseconds(30);
+  WebhookSender sender(io.get_executor(), o);
+  // Call A's first delivery fails twice; A's second must wait for it, B's go on.
+  int a_failures = 2;
+  rx.server->on_request([&](net::Request& req) -> awaitable<net::Response> {
+    auto d = json::parse(req.body);
+    const std::string id(d ? json::get_string(*json::find(*d, "data"), "id") : "");
+    rx.hits.push_back({req.body,
+                       {},
+                       std::string(req.header("x-webhook-event")),
+                       {},
+                       id,
+                       std::string(req.header("x-event-id"))});
+    if (id == "A" && a_failures > 0) {
+      --a_failures;
+      co_return net::Response::json(503, "{}");
+    }
+    co_return net::Response::json(200, "{}");
+  });
+  test::run_coro(io, [&]() -> awaitable<void> {
+    uint64_t seq = 0;
+    for (int i = 0; i < 3; ++i)
+      for (const char* call : {"A", "B"}) {
+        auto e = call_event(++seq, calls::EventKind::call_dtmf, calls::Direction::inbound);
+        e.call_id = call;
+        auto rec = std::make_shared<calls::CallRecord>(*e.call);
+        rec->id = call;
+        e.call = rec;
+        sender.publish(e);
+      }
+    const bool all = co_await test::until([&] { return sender.stats().delivered == 6; });
+    EXPECT_TRUE(all);
+  });
+  std::map<std::string, std::vector<uint64_t>> firsts;  // per call: ids as first accepted
+  std::vector<std::string> order;
+  for (const auto& h : rx.hits) {
+    order.push_back(h.path + h.event_id);
+    auto& v = firsts[h.path];
+    const uint64_t id = std::stoull(h.event_id);
+    if (std::find(v.begin(), v.end(), id) == v.end()) v.push_back(id);
+  }
+  EXPECT_EQ(firsts["A"], (std::vector<uint64_t>{1, 3, 5}));
+  EXPECT_EQ(firsts["B"], (std::vector<uint64_t>{2, 4, 6}));
+  // B did not wait for A's retries: all of B was in before A's second delivery.
+  const auto pos = [&](const std::string& k) {
+    return std::find(order.begin(), order.end(), k) - order.begin();
+  };
+  EXPECT_LT(pos("B6"), pos("A3"));
 }
 
 TEST(Webhook, DeadReceiverNeverBlocksPublish) {
@@ -184,9 +302,9 @@ TEST(Webhook, DeadReceiverNeverBlocksPublish) {
   }
   WebhookOptions o;
   o.url = "http://127.0.0.1:" + std::to_string(dead_port) + "/hook";
-  o.max_queue = 16;
+  o.max_pending = 16;
   o.timeout = std::chrono::milliseconds(200);
-  o.retry_delay = std::chrono::milliseconds(10);
+  o.max_attempts = 1;
   WebhookSender sender(io.get_executor(), o);
   test::run_coro(io, [&]() -> awaitable<void> {
     const auto t0 = std::chrono::steady_clock::now();
@@ -198,7 +316,7 @@ TEST(Webhook, DeadReceiverNeverBlocksPublish) {
     EXPECT_LT(took, std::chrono::milliseconds(500));
     auto st = sender.stats();
     EXPECT_LE(st.queued, 16u);
-    EXPECT_GE(st.dropped, 1000u - 16u - 1u);
+    EXPECT_GE(st.dropped, 1000u - 16u);  // refused once the outbox is full, never evicted
     const bool gave_up = co_await test::until([&] { return sender.stats().failed >= 1; });
     EXPECT_TRUE(gave_up);
   });
@@ -210,9 +328,9 @@ TEST(Webhook, StuckReceiverTimesOutAndQueueStaysBounded) {
   rx.delay = std::chrono::milliseconds(2000);
   WebhookOptions o;
   o.url = rx.url();
-  o.max_queue = 4;
+  o.max_pending = 4;
   o.timeout = std::chrono::milliseconds(100);
-  o.retries = 0;
+  o.max_attempts = 1;
   WebhookSender sender(io.get_executor(), o);
   test::run_coro(io, [&]() -> awaitable<void> {
     for (uint64_t i = 1; i <= 10; ++i) {

@@ -4,6 +4,7 @@
 #include "store/event_store.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -151,4 +152,127 @@ TEST(EventStore, ReadsRunBesideTheWriter) {
   auto r = s->read(19990, 100);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->size(), 10u);
+}
+
+TEST(EventStore, DeliveriesAndCallsAreWrittenReadAndPruned) {
+  TempDir d;
+  auto s = open_in(d);
+  ASSERT_TRUE(s);
+  auto delivery = [](uint64_t id, std::string call, int64_t created) {
+    Delivery x;
+    x.id = id;
+    x.call_id = std::move(call);
+    x.event = "call.dtmf";
+    x.body = R"({"event":"call.dtmf"})";
+    x.status = "pending";
+    x.created_ms = created;
+    x.next_at_ms = created;
+    return x;
+  };
+  for (uint64_t i = 1; i <= 4; ++i) ASSERT_TRUE(s->append(ev(i, "a"), delivery(i, "a", 1'000'000)));
+  // One delivered (gone), one failed after 3 attempts.
+  s->delete_delivery(1);
+  Delivery failed = delivery(2, "a", 1'000'000);
+  failed.status = "failed";
+  failed.attempts = 3;
+  failed.last_status = 500;
+  failed.last_error = "the receiver answered 500";
+  s->put_delivery(failed);
+  auto now = 10'000'000'000LL;
+  for (int i = 0; i < 3; ++i) {
+    CallRow c;
+    c.id = "call-" + std::to_string(i);
+    c.created_ms = now - 1000 * i;
+    c.direction = i == 1 ? "outbound" : "inbound";
+    c.cause = "normal";
+    c.record = R"({"id":")" + c.id + R"("})";
+    s->put_call(c);
+  }
+  ASSERT_TRUE(s->flush());
+  auto pending = s->deliveries("pending", 10);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].id, 3u);
+  auto f = s->delivery(2);
+  ASSERT_TRUE(f.ok() && f->has_value());
+  EXPECT_EQ((*f)->status, "failed");
+  EXPECT_EQ((*f)->attempts, 3);
+  EXPECT_EQ((*f)->last_error, "the receiver answered 500");
+  EXPECT_FALSE(s->delivery(1)->has_value());
+  // Newest first, keyset pages, filters.
+  CallQuery q;
+  q.limit = 2;
+  auto p1 = s->calls(q);
+  ASSERT_TRUE(p1.ok());
+  ASSERT_EQ(p1->size(), 2u);
+  EXPECT_EQ((*p1)[0].id, "call-0");
+  EXPECT_EQ((*p1)[1].id, "call-1");
+  q.before = std::make_pair((*p1)[1].created_ms, (*p1)[1].id);
+  auto p2 = s->calls(q);
+  ASSERT_EQ(p2->size(), 1u);
+  EXPECT_EQ((*p2)[0].id, "call-2");
+  CallQuery out;
+  out.direction = "outbound";
+  EXPECT_EQ(s->calls(out)->size(), 1u);
+  EXPECT_TRUE(s->call("call-1")->has_value());
+  // Failed deliveries go with the event retention; calls with theirs.
+  const size_t gone = s->prune(now + 24LL * 3600 * 1000 * 40);
+  EXPECT_GE(gone, 3u + 1u + 3u);
+  EXPECT_FALSE(s->delivery(2)->has_value());
+  EXPECT_TRUE(s->delivery(3)->has_value());  // pending ones stay: they are owed
+  EXPECT_EQ(s->calls(CallQuery{})->size(), 0u);
+}
+
+TEST(EventStore, AVersion1StoreIsMigratedKeepingItsEvents) {
+  TempDir d;
+  const auto dir = d.path / "data";
+  fs::create_directories(dir);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "events.sqlite3").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE events(seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, "
+                           "type TEXT NOT NULL, call_id TEXT NOT NULL, body TEXT NOT NULL);"
+                           "INSERT INTO events VALUES (41, 1, 'call.dtmf', 'a', '{}');"
+                           "PRAGMA user_version=1;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = open_in(d);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->last_seq_at_open(), 41u);
+  Delivery x;
+  x.id = 42;
+  x.status = "pending";
+  ASSERT_TRUE(s->append(ev(42, "a"), x));
+  ASSERT_TRUE(s->flush());
+  EXPECT_EQ(s->deliveries("pending", 10)->size(), 1u);
+  EXPECT_EQ(s->read(0, 10)->size(), 2u);
+}
+
+TEST(EventStore, AFullDiskKeepsTheWritesRetriesAndRecoversWhenRetentionFreesRoom) {
+  TempDir d;
+  EventStoreOptions o;
+  o.max_bytes = 64 * 1024;
+  auto s = open_in(d, o);
+  ASSERT_TRUE(s);
+  const std::string big(2000, 'x');
+  uint64_t seq = 0;
+  for (int i = 0; i < 200 && s->healthy(); ++i) {
+    for (int k = 0; k < 10; ++k) s->append(StoredEvent{++seq, 1000, "call.dtmf", "a", big});
+    s->flush(std::chrono::milliseconds(200));
+  }
+  ASSERT_FALSE(s->healthy());
+  EXPECT_NE(s->last_error().find("full"), std::string::npos) << s->last_error();
+  EXPECT_GT(s->stats().write_errors, 0u);
+  EXPECT_FALSE(s->flush(std::chrono::milliseconds(100)));  // the batch waits, not dropped
+  // Retention frees room (every event is old now): the kept batch goes in.
+  s->prune(1000 + 100LL * 3600 * 1000);
+  EXPECT_TRUE(s->flush(std::chrono::seconds(5)));
+  EXPECT_TRUE(s->healthy());
+  auto last = s->read(seq - 1, 10);
+  ASSERT_TRUE(last.ok());
+  ASSERT_EQ(last->size(), 1u);  // the newest event of the failed batch is stored
+  EXPECT_EQ((*last)[0].seq, seq);
 }
