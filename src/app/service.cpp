@@ -146,15 +146,17 @@ uint16_t Service::start() {
         sinks::EventHub::ReplayPage page;
         // Everything published so far is stored before its page is read (the
         // store may be behind after events went out unstored under overload).
-        st->flush(std::chrono::seconds(5));
-        if (after < st->pruned_through()) page.gap_to = st->pruned_through();
-        auto r = st->read(after, limit, call_id);
-        if (!r) {
+        if (!st->flush(std::chrono::seconds(5))) {
+          page.ok = false;
+          page.error = "the event store is behind (disk trouble?)";
+        } else if (auto r = st->read(after, limit, call_id); !r) {
           page.ok = false;
           page.error = r.error().message;
         } else {
           page.items.reserve(r->size());
           for (auto& e : *r) page.items.push_back({e.seq, std::move(e.type), std::move(e.body)});
+          // Read after the rows: a prune that ran meanwhile shows as a gap.
+          if (after < st->pruned_through()) page.gap_to = st->pruned_through();
         }
         asio::post(ex, [done, page = std::move(page)]() mutable { done(std::move(page)); });
       };
@@ -166,6 +168,9 @@ uint16_t Service::start() {
       }
     });
   }
+
+  hub_->set_snapshot_seq([d = durable_.get()] { return d->last_seq(); });
+  if (store_) hub_->set_last_seq(store_->last_seq_at_open());
 
   calls::CallManagerOptions co;
   co.seq_after = store_ ? store_->last_seq_at_open() : 0;

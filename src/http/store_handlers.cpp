@@ -35,6 +35,7 @@ Error invalid(std::string field, std::string why) {
   return e;
 }
 
+/// A whole number from 0 to INT64_MAX (what SQLite stores).
 bool parse_u64(std::string_view s, uint64_t& out) {
   if (s.empty() || s.size() > 19) return false;
   uint64_t n = 0;
@@ -42,6 +43,7 @@ bool parse_u64(std::string_view s, uint64_t& out) {
     if (c < '0' || c > '9') return false;
     n = n * 10 + static_cast<uint64_t>(c - '0');
   }
+  if (n > static_cast<uint64_t>(INT64_MAX)) return false;
   out = n;
   return true;
 }
@@ -155,6 +157,7 @@ awaitable<net::Response> handle_event_log(StoreAccess s, net::Request& req) {
   struct Page {
     std::vector<store::StoredEvent> events;
     uint64_t pruned_through = 0, oldest = 0;
+    uint64_t scanned_to = 0;  // the last seq looked at
     bool more = false;
   };
   store::EventStore* st = s.store;
@@ -169,22 +172,27 @@ awaitable<net::Response> handle_event_log(StoreAccess s, net::Request& req) {
     p.oldest = st->oldest_seq();
     uint64_t after = since;
     // Type filters are applied here: read on until `want` match (or the end).
-    for (int rounds = 0; rounds < 50 && p.events.size() < want; ++rounds) {
+    bool end = false;
+    for (int rounds = 0; rounds < 50 && !p.more && !end; ++rounds) {
       auto r = st->read(after, want + 1, call_id);
       if (!r) return r.error();
-      if (r->empty()) break;
+      end = r->size() <= want;
       for (auto& e : *r) {
-        after = e.seq;
-        if (!types.empty() && std::find(types.begin(), types.end(), e.type) == types.end())
+        if (!types.empty() && std::find(types.begin(), types.end(), e.type) == types.end()) {
+          after = e.seq;
           continue;
+        }
         if (p.events.size() == want) {
-          p.more = true;
+          p.more = true;  // a match beyond the page
           break;
         }
+        after = e.seq;
         p.events.push_back(std::move(e));
       }
-      if (p.more || r->size() <= want) break;
     }
+    // Rounds used up on rows that did not match: say where to go on from.
+    if (!p.more && !end) p.more = true;
+    p.scanned_to = after;
     return p;
   };
   auto page = co_await offload<Page>(*s.pool, std::move(job), pool_busy());
@@ -193,7 +201,11 @@ awaitable<net::Response> handle_event_log(StoreAccess s, net::Request& req) {
   w.begin_object().key("events").begin_array();
   for (const auto& e : page->events) w.raw(e.body);
   w.end_array();
-  const uint64_t next = page->events.empty() ? since : page->events.back().seq;
+  // Where the next page starts: after the last event returned, or after the
+  // rows looked at when a type filter matched none of them.
+  const uint64_t next = page->more             ? std::max(page->scanned_to, since)
+                        : page->events.empty() ? since
+                                               : page->events.back().seq;
   w.field_int("nextSince", static_cast<int64_t>(next));
   w.field_bool("hasMore", page->more);
   w.field_int("oldestSeq", static_cast<int64_t>(page->oldest));
@@ -401,6 +413,10 @@ awaitable<net::Response> handle_delivery_retry(StoreAccess s, std::string id) {
         if (f.id == n) failed = f;
     }
     if (!failed) co_return to_response(Error(ErrorCode::delivery_not_found, "Delivery not found"));
+    // Only a failed one is queued again: a pending one is on its way (or just delivered).
+    if (failed->status != "failed")
+      co_return to_response(
+          Error(ErrorCode::wrong_state, "The delivery is pending; it is attempted as scheduled"));
     d = s.webhooks->requeue(std::move(*failed));
     if (!d)
       co_return to_response(

@@ -1,6 +1,7 @@
 #include "sinks/event_hub.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <optional>
 
 #include "api/wire.hpp"
@@ -17,7 +18,10 @@ namespace {
 // events a replaying client may owe.
 constexpr size_t kReplayPage = 256;
 constexpr size_t kReplayHighWater = 32;
-constexpr size_t kMaxWaiting = 20'000;
+constexpr size_t kMaxWaiting = 10'000;
+constexpr size_t kMaxWaitingBytes = 16u << 20;
+// A replaying client whose queue does not move for this long is closed.
+constexpr auto kReplayStall = std::chrono::seconds(10);
 }  // namespace
 
 struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
@@ -34,12 +38,16 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
     std::string call_id;
     std::vector<std::string> types;
     bool replaying = false;
-    uint64_t replay_upto = 0;          // the replay covers seqs up to here; live ones follow
-    uint64_t replay_upto_from = 0;     // the first seq asked for (since + 1)
-    std::vector<std::string> waiting;  // live envelopes owed after the replay
+    uint64_t replay_upto = 0;         // the replay covers seqs up to here; live ones follow
+    uint64_t replay_upto_from = 0;    // the first seq asked for (since + 1)
+    std::deque<std::string> waiting;  // live envelopes owed after the replay
+    size_t waiting_bytes = 0;
+    uint64_t skip_through = 0;  // events up to here are in its snapshot already
+    std::chrono::steady_clock::time_point stalled_since{};
 
-    bool filtered() const { return !call_id.empty() || !types.empty(); }
-    bool wants(std::string_view type, std::string_view call, bool is_audio) const {
+    bool filtered() const { return !call_id.empty() || !types.empty() || skip_through > 0; }
+    bool wants(uint64_t seq, std::string_view type, std::string_view call, bool is_audio) const {
+      if (seq <= skip_through) return false;
       if (is_audio && !audio) return false;
       if (!call_id.empty() && call != call_id) return false;
       return types.empty() || std::find(types.begin(), types.end(), type) != types.end();
@@ -47,6 +55,7 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
   };
 
   SnapshotSource snapshot;
+  std::function<uint64_t()> snapshot_seq;
   ReplaySource replay_source;
   std::vector<std::shared_ptr<Client>> clients;
   size_t audio_count = 0;
@@ -118,8 +127,11 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
       }
       if (cl->replaying) {
         for (const auto& e : batch)
-          if (cl->wants(e.type, e.call_id, e.audio)) cl->waiting.push_back(e.text);
-        if (cl->waiting.size() > kMaxWaiting) {
+          if (cl->wants(e.seq, e.type, e.call_id, e.audio)) {
+            cl->waiting.push_back(e.text);
+            cl->waiting_bytes += e.text.size();
+          }
+        if (cl->waiting.size() > kMaxWaiting || cl->waiting_bytes > kMaxWaitingBytes) {
           ++dropped;
           log::warn("events: a replaying client fell {} events behind: closing it",
                     cl->waiting.size());
@@ -132,7 +144,8 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
       if (cl->filtered()) {
         mine.clear();
         for (const auto& e : batch)
-          if (cl->wants(e.type, e.call_id, e.audio)) mine.push_back(e.text);
+          if (cl->wants(e.seq, e.type, e.call_id, e.audio)) mine.push_back(e.text);
+        if (!batch.empty() && batch.back().seq > cl->skip_through) cl->skip_through = 0;
         out = &mine;
       } else {
         build();
@@ -184,32 +197,57 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
     return cl->conn->is_open() && std::find(clients.begin(), clients.end(), cl) != clients.end();
   }
 
-  // The replay is over (or replaced by a snapshot): what waited goes out, live from now on.
+  // The replay is over: what waited goes out, paced as the replay was, then live.
   void go_live(const std::shared_ptr<Client>& cl) {
-    cl->replaying = false;
-    std::vector<std::string> owed;
-    owed.swap(cl->waiting);
-    if (owed.empty()) return;
-    if (cl->conn->send_batch(owed)) {
-      sent += owed.size();
-    } else {
-      count_drop(*cl->conn);
-      remove(cl->conn.get());
+    if (!alive(cl)) return;
+    while (!cl->waiting.empty()) {
+      if (!wait_for_room(cl, [this, cl] { go_live(cl); })) return;
+      std::vector<std::string> chunk;
+      while (!cl->waiting.empty() && chunk.size() < kReplayPage) {
+        cl->waiting_bytes -= cl->waiting.front().size();
+        chunk.push_back(std::move(cl->waiting.front()));
+        cl->waiting.pop_front();
+      }
+      if (!cl->conn->send_batch(chunk)) {
+        count_drop(*cl->conn);
+        remove(cl->conn.get());
+        return;
+      }
+      sent += chunk.size();
     }
+    cl->replaying = false;
+  }
+
+  // True when the client has room for a page now; otherwise `then` runs once
+  // it has (a short timer), or the client is closed when it stopped reading.
+  template <typename Then>
+  bool wait_for_room(const std::shared_ptr<Client>& cl, Then then) {
+    if (cl->conn->queued() <= kReplayHighWater) {
+      cl->stalled_since = {};
+      return true;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (cl->stalled_since == std::chrono::steady_clock::time_point{}) cl->stalled_since = now;
+    if (now - cl->stalled_since > kReplayStall) {
+      ++dropped;
+      log::warn("events: a replaying client stopped reading: closing it");
+      cl->conn->close(1008, "not reading");
+      remove(cl->conn.get());
+      return false;
+    }
+    auto t = std::make_shared<asio::steady_timer>(round_timer->get_executor());
+    t->expires_after(std::chrono::milliseconds(2));
+    std::weak_ptr<State> weak = weak_from_this();
+    t->async_wait([weak, t, then](boost::system::error_code ec) {
+      if (auto s = weak.lock(); s && !ec) then();
+    });
+    return false;
   }
 
   void next_page(const std::shared_ptr<Client>& cl, uint64_t after, bool first) {
     if (!alive(cl)) return;
     // Paced by the client: the next page is read once it has taken most of this one.
-    if (cl->conn->queued() > kReplayHighWater) {
-      auto t = std::make_shared<asio::steady_timer>(round_timer->get_executor());
-      t->expires_after(std::chrono::milliseconds(2));
-      std::weak_ptr<State> weak = weak_from_this();
-      t->async_wait([weak, cl, after, first, t](boost::system::error_code ec) {
-        if (auto s = weak.lock(); s && !ec) s->next_page(cl, after, first);
-      });
-      return;
-    }
+    if (!wait_for_room(cl, [this, cl, after, first] { next_page(cl, after, first); })) return;
     std::weak_ptr<State> weak = weak_from_this();
     replay_source(after, kReplayPage, cl->call_id, [weak, cl, first](ReplayPage page) {
       if (auto s = weak.lock()) s->on_page(cl, std::move(page), first);
@@ -233,7 +271,13 @@ struct EventHub::State : std::enable_shared_from_this<EventHub::State> {
           .field_int("to", static_cast<int64_t>(page.gap_to))
           .field("timestamp", iso8601_utc(now_epoch_ms()))
           .end_object();
-      cl->waiting.clear();  // the snapshot is newer than all of it
+      // The snapshot is as of the last event raised: what waited and is not
+      // newer than it is in the snapshot already.
+      run_round();
+      const uint64_t as_of = snapshot_seq ? snapshot_seq() : 0;
+      cl->waiting.clear();
+      cl->waiting_bytes = 0;
+      cl->skip_through = as_of;
       if (!deliver(*cl->conn, w.str()) || !deliver(*cl->conn, snapshot_for(*cl))) {
         remove(cl->conn.get());
         return;
@@ -289,6 +333,14 @@ EventHub::~EventHub() {
 
 void EventHub::set_snapshot_source(SnapshotSource source) {
   state_->snapshot = std::move(source);
+}
+
+void EventHub::set_snapshot_seq(std::function<uint64_t()> source) {
+  state_->snapshot_seq = std::move(source);
+}
+
+void EventHub::set_last_seq(uint64_t seq) {
+  state_->last_seq = std::max(state_->last_seq, seq);
 }
 
 void EventHub::set_replay_source(ReplaySource source) {
@@ -357,7 +409,12 @@ void EventHub::add_client(std::shared_ptr<net::WsConnection> conn, ClientOptions
   }
   // Up to date already (since == the last seq): live events only.
   const bool up_to_date = o.since && *o.since == st.last_seq;
-  if (!up_to_date && !st.deliver(*cl->conn, st.snapshot_for(*cl))) return;
+  if (!up_to_date) {
+    // Events raised before the snapshot but still on their way here are in it.
+    cl->skip_through = st.snapshot_seq ? st.snapshot_seq() : 0;
+    if (cl->skip_through <= st.last_seq) cl->skip_through = 0;
+    if (!st.deliver(*cl->conn, st.snapshot_for(*cl))) return;
+  }
   if (cl->audio) ++st.audio_count;
   st.clients.push_back(std::move(cl));
 }

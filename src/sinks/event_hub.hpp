@@ -45,6 +45,13 @@ class EventHub final : public calls::EventSink {
 
   /// Where the snapshot for new clients comes from (the CallManager's active calls).
   void set_snapshot_source(SnapshotSource source);
+  /// The seq the snapshot is current as of (the last event the domain raised):
+  /// events up to it that reach the hub later (held for their commit) are
+  /// already in a new client's snapshot, and are not sent to it again.
+  void set_snapshot_seq(std::function<uint64_t()> source);
+  /// Where seq stood before this run (the store's last seq): a `since` before
+  /// it replays, one at it is up to date.
+  void set_last_seq(uint64_t seq);
 
   /// calls::EventSink: send the event's envelope to every client.
   void publish(const calls::DomainEvent& e) override;

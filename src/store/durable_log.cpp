@@ -57,6 +57,7 @@ struct DurableLog::State : std::enable_shared_from_this<DurableLog::State> {
   std::chrono::milliseconds max_hold{1000};
   std::deque<Held> held;
   uint64_t committed = 0;  // the highest seq the store has committed
+  uint64_t last_seq = 0;   // the highest seq published here
   asio::steady_timer timer;
   bool timer_armed = false;
   bool releasing = false;
@@ -120,8 +121,9 @@ struct DurableLog::State : std::enable_shared_from_this<DurableLog::State> {
       t.bridges.push_back(c.bridge_id);
     CallRow row = call_row(c, t.bridges);
     if (row.record != t.record) {
-      t.record = row.record;
-      store->put_call(std::move(row));
+      std::string record = row.record;
+      // Remembered only once queued: a refused write is tried again next time.
+      if (store->put_call(std::move(row))) t.record = std::move(record);
     }
     if (calls::is_final(c.state)) tracked.erase(c.id);
   }
@@ -156,12 +158,16 @@ void DurableLog::set_max_hold(std::chrono::milliseconds d) {
 
 void DurableLog::publish(const calls::DomainEvent& e) {
   auto& st = *state_;
+  st.last_seq = std::max(st.last_seq, e.seq);
   if (!st.store) {
     st.next.publish(e);
     return;
   }
   State::Held h{e, false, std::chrono::steady_clock::now()};
-  if (e.kind != calls::EventKind::call_audio_frame) {
+  if (e.kind == calls::EventKind::call_audio_frame) {
+    // Not stored, but its seq is used: the next run starts above it.
+    st.store->mark_seq(e.seq);
+  } else {
     StoredEvent se{e.seq, e.timestamp_ms, std::string(calls::event_type_name(e.kind)), e.call_id,
                    api::event_envelope(e)};
     std::optional<Delivery> d;
@@ -180,6 +186,10 @@ void DurableLog::publish(const calls::DomainEvent& e) {
   }
   st.held.push_back(std::move(h));
   st.arm();
+}
+
+uint64_t DurableLog::last_seq() const {
+  return state_->last_seq;
 }
 
 DurableLog::Stats DurableLog::stats() const {

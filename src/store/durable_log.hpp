@@ -40,6 +40,8 @@ class DurableLog final : public calls::EventSink {
   void set_max_hold(std::chrono::milliseconds d);
 
   void publish(const calls::DomainEvent& e) override;
+  /// The seq of the last event the domain raised (published here, maybe still held).
+  uint64_t last_seq() const;
 
   struct Stats {
     uint64_t stored = 0;         // appended to the store

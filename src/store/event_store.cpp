@@ -72,12 +72,15 @@ struct EventWithDelivery {
   StoredEvent e;
   Delivery d;
 };
+struct SeqMark {
+  uint64_t seq;
+};
 struct PruneRequest {
   int64_t now_ms;
   std::shared_ptr<std::promise<size_t>> done;
 };
 using Op = std::variant<StoredEvent, EventWithDelivery, PutDelivery, DeleteDelivery, CallRow,
-                        PruneRequest>;
+                        SeqMark, PruneRequest>;
 
 void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
   sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
@@ -108,6 +111,7 @@ struct EventStore::Impl {
   std::atomic<uint64_t> pruned_through{0};
   std::function<void(uint64_t)> on_commit;
   uint64_t max_event_seq = 0;  // the highest event seq committed (writer thread)
+  uint64_t seq_mark = 0;       // meta 'seq_mark' (writer thread)
   std::thread thread;
   // Checkpoints run on their own thread and connection: the writer never waits
   // for the WAL to be copied back (and synced) into the database.
@@ -270,6 +274,8 @@ struct EventStore::Impl {
             return step(del_delivery.get());
           } else if constexpr (std::is_same_v<T, CallRow>) {
             return write_call(v);
+          } else if constexpr (std::is_same_v<T, SeqMark>) {
+            return true;  // written once per batch, below
           } else {
             return true;  // PruneRequest: run outside the batch's transaction
           }
@@ -308,9 +314,8 @@ struct EventStore::Impl {
         queue.erase(queue.begin(), queue.begin() + static_cast<long>(n));
       }
       if (auto* p = std::get_if<PruneRequest>(&batch.front())) {
-        const size_t gone = do_prune(p->now_ms);
-        p->done->set_value(gone);
-        finish(batch.size(), true, 0, {});
+        // Not a write: flush() does not wait for prunes.
+        p->done->set_value(do_prune(p->now_ms));
         batch.clear();
         continue;
       }
@@ -320,6 +325,23 @@ struct EventStore::Impl {
         for (auto& op : batch) {
           if (!ok) break;
           ok = apply(op);
+        }
+        if (ok) {
+          // A seq no stored event carries (live audio) still counts for the next open.
+          uint64_t marked = 0, stored = 0;
+          for (const auto& op : batch) {
+            if (const auto* m = std::get_if<SeqMark>(&op)) marked = std::max(marked, m->seq);
+            if (const auto* e = std::get_if<StoredEvent>(&op)) stored = std::max(stored, e->seq);
+            if (const auto* ed = std::get_if<EventWithDelivery>(&op))
+              stored = std::max(stored, ed->e.seq);
+          }
+          if (marked > stored && marked > seq_mark) {
+            auto m = prepare(writer.get(),
+                             "INSERT OR REPLACE INTO meta(key, value) VALUES ('seq_mark', ?1)");
+            sqlite3_bind_int64(m.get(), 1, static_cast<sqlite3_int64>(marked));
+            ok = m && sqlite3_step(m.get()) == SQLITE_DONE;
+            if (ok) seq_mark = marked;
+          }
         }
         ok = ok && exec(writer.get(), "COMMIT");
         std::string why;
@@ -338,7 +360,12 @@ struct EventStore::Impl {
               max_event_seq = std::max(max_event_seq, ed->e.seq);
           }
           finish(batch.size(), true, us, {});
-          if (on_commit) on_commit(max_event_seq);
+          std::function<void(uint64_t)> listener;
+          {
+            std::lock_guard lk(mu);
+            listener = on_commit;
+          }
+          if (listener) listener(max_event_seq);
           break;
         }
         // Keep the batch and try again: a full or read-only disk may recover.
@@ -361,14 +388,7 @@ struct EventStore::Impl {
             }
           }
         }
-        for (auto& p : prunes) {
-          p.done->set_value(do_prune(p.now_ms));
-          {
-            std::lock_guard lk(mu);
-            ++processed;
-          }
-          done_cv.notify_all();
-        }
+        for (auto& p : prunes) p.done->set_value(do_prune(p.now_ms));
       }
       batch.clear();
     }
@@ -499,7 +519,13 @@ Outcome<std::unique_ptr<EventStore>> EventStore::open(EventStoreOptions opts) {
   // A connection learns that the file is in WAL mode when it first reads it;
   // until then a checkpoint through it does nothing.
   scalar(impl->checkpointer.get(), "SELECT COUNT(*) FROM sqlite_master");
-  const uint64_t last = scalar(db, "SELECT COALESCE(MAX(seq), 0) FROM events");
+  // Where seq continues: above every seq used (stored events, deliveries,
+  // seqs of events never stored).
+  const uint64_t last =
+      std::max({scalar(db, "SELECT COALESCE(MAX(seq), 0) FROM events"),
+                scalar(db, "SELECT COALESCE(MAX(id), 0) FROM deliveries"),
+                scalar(db, "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'seq_mark'")});
+  impl->seq_mark = scalar(db, "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'seq_mark'");
   impl->pruned_through =
       scalar(db, "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'pruned_through'");
   std::string path = impl->path;
@@ -526,6 +552,9 @@ bool EventStore::delete_delivery(uint64_t id) {
 }
 bool EventStore::put_call(CallRow c) {
   return impl_->push(std::move(c));
+}
+bool EventStore::mark_seq(uint64_t seq) {
+  return impl_->push(SeqMark{seq});
 }
 
 void EventStore::set_commit_listener(std::function<void(uint64_t)> listener) {
@@ -710,7 +739,6 @@ size_t EventStore::prune(int64_t now_ms) {
     if (impl_->stopping) return 0;
     // Not bounded by max_queue: one small request.
     impl_->queue.push_back(PruneRequest{now_ms, done});
-    ++impl_->enqueued;
   }
   impl_->cv.notify_one();
   return result.get();

@@ -105,8 +105,8 @@ class EventStore {
   EventStore(const EventStore&) = delete;
   EventStore& operator=(const EventStore&) = delete;
 
-  /// The highest seq stored when the store was opened (0: empty): the
-  /// service's seq counter continues after it.
+  /// The highest seq used when the store was opened (stored events,
+  /// deliveries, mark_seq; 0: empty): the service's seq counter continues after it.
   uint64_t last_seq_at_open() const { return last_seq_at_open_; }
 
   // ---- writes (thread-safe, queued, never block on the disk) ----
@@ -120,6 +120,9 @@ class EventStore {
   bool delete_delivery(uint64_t id);
   /// Insert or replace a call's history row.
   bool put_call(CallRow c);
+  /// A seq used by an event that is not stored (live audio): the next open's
+  /// last_seq_at_open() is at least this, so seq never repeats.
+  bool mark_seq(uint64_t seq);
   /// Told (on the writer thread) after each committed batch: the highest event
   /// seq written so far. Set it before the first append.
   void set_commit_listener(std::function<void(uint64_t committed_seq)> listener);

@@ -378,6 +378,17 @@ TEST(History, ACallOfAnEarlierRunIsFoundByIdAndSeqContinues) {
   });
   ASSERT_FALSE(old_id.empty());
   run_service(store_config(dir), [&](app::Service&, Rig& rig) -> awaitable<void> {
+    // A client of the earlier run reconnects at once: what it missed before
+    // the restart is replayed (no snapshot), though nothing happened since.
+    const std::string q = "?since=" + std::to_string(old_last - 2);
+    auto back = co_await connect_events(rig.port, q);
+    CO_ASSERT_TRUE(back->ws != nullptr);
+    co_await test::until([&] { return back->raw.size() >= 2; });
+    EXPECT_EQ(seqs_of(back->raw), (std::vector<uint64_t>{old_last - 1, old_last}));
+    if (!back->raw.empty()) {
+      EXPECT_NE(type_of(back->raw[0]), "snapshot");
+    }
+    back->ws->close(1000);
     auto r = co_await rig.call("GET", "/calls/" + old_id, "");
     EXPECT_EQ(r.status, 200) << r.body;
     auto d = json::parse(r.body);
