@@ -5,13 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <regex>
 
 #include "api/wire.hpp"
 #include "common/json.hpp"
 #include "http/wait.hpp"
 #include "net/http_server.hpp"
 #include "sinks/webhook_sender.hpp"
+#include "support/regex.hpp"
 #include "support/run_io.hpp"
 
 using namespace aa;

@@ -10,10 +10,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <regex>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "support/regex.hpp"
 
 namespace aa::test {
 
